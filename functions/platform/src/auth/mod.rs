@@ -1,0 +1,12 @@
+//! Authentication: argon2id password hashes, EdDSA-signed JWTs, and the `AuthUser` extractor.
+//!
+//! Only the auth function holds the private key ([`TokenSigner`]); every other function
+//! verifies with the public key ([`TokenVerifier`]).
+
+mod extract;
+mod password;
+mod tokens;
+
+pub use extract::AuthUser;
+pub use password::{hash_password, hash_password_blocking, verify_password};
+pub use tokens::{Claims, KeyPair, TokenError, TokenSigner, TokenVerifier};

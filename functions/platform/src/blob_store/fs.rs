@@ -1,0 +1,219 @@
+//! Blob store in a local directory: `<root>/<bucket>/<id>` with a `<id>.json` sidecar.
+//!
+//! Files are written under `<root>/tmp/` and renamed into place, data first and sidecar
+//! last, so a file is visible exactly when its sidecar exists and a crash leaves only
+//! `tmp/` litter, which [`FsBlobStore::open`] clears.
+
+use std::fs::File;
+use std::io::{SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use super::{BlobError, BlobInfo, BlobMeta, BlobSink, BlobStore, Bucket, ByteStream, IncomingStream, MediaSource, Mp3Sink};
+
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sidecar {
+    size: u64,
+    written_ns: u128,
+    meta: BlobMeta,
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) the store at `root` and clears unfinished writes.
+    pub fn open(root: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let root = root.into();
+        let tmp = root.join("tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        for dir in [tmp, root.join(Bucket::Videos.as_str()), root.join(Bucket::Mp3s.as_str())] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Self { root })
+    }
+
+    fn data_path(&self, bucket: Bucket, id: &str) -> Result<PathBuf, BlobError> {
+        if !crate::is_valid_id(id) {
+            return Err(BlobError::NotFound);
+        }
+        Ok(self.root.join(bucket.as_str()).join(id))
+    }
+
+    fn read_sidecar(&self, data: &Path, id: &str) -> Result<BlobInfo, BlobError> {
+        let bytes = match std::fs::read(sidecar_path(data)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        let sidecar: Sidecar = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
+        Ok(info(id, sidecar))
+    }
+}
+
+fn temp_path(root: &Path) -> PathBuf {
+    root.join("tmp").join(crate::new_id())
+}
+
+fn sidecar_path(data: &Path) -> PathBuf {
+    data.with_extension("json")
+}
+
+/// Moves a finished temp file into place and writes its sidecar.
+fn publish(root: &Path, temp: &Path, data: &Path, id: &str, size: u64, meta: BlobMeta) -> Result<BlobInfo, BlobError> {
+    std::fs::rename(temp, data)?;
+    let sidecar = Sidecar { size, written_ns: now_ns(), meta };
+    let sidecar_temp = temp_path(root);
+    std::fs::write(&sidecar_temp, serde_json::to_vec(&sidecar).map_err(std::io::Error::other)?)?;
+    std::fs::rename(&sidecar_temp, sidecar_path(data))?;
+    Ok(info(id, sidecar))
+}
+
+fn info(id: &str, sidecar: Sidecar) -> BlobInfo {
+    BlobInfo { id: id.to_owned(), size: sidecar.size, etag: format!("\"{:x}-{:x}\"", sidecar.size, sidecar.written_ns), meta: sidecar.meta }
+}
+
+fn now_ns() -> u128 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
+}
+
+/// Deletes the temp file if the write did not finish.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put(
+        &self,
+        bucket: Bucket,
+        id: &str,
+        meta: BlobMeta,
+        mut data: IncomingStream<'_>,
+        max_bytes: u64,
+    ) -> Result<BlobInfo, BlobError> {
+        let target = self.data_path(bucket, id)?;
+        let mut guard = TempGuard(Some(temp_path(&self.root)));
+        let temp = guard.0.clone().unwrap_or_default();
+        let mut file = tokio::fs::File::create(&temp).await?;
+        let mut size = 0u64;
+        while let Some(chunk) = data.next().await {
+            let chunk = chunk.map_err(BlobError::Source)?;
+            size += chunk.len() as u64;
+            if size > max_bytes {
+                return Err(BlobError::TooLarge { limit: max_bytes });
+            }
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+        let info = publish(&self.root, &temp, &target, id, size, meta)?;
+        guard.0 = None;
+        Ok(info)
+    }
+
+    async fn stat(&self, bucket: Bucket, id: &str) -> Result<BlobInfo, BlobError> {
+        let data = self.data_path(bucket, id)?;
+        self.read_sidecar(&data, id)
+    }
+
+    async fn read(&self, bucket: Bucket, id: &str, range: Range<u64>) -> Result<ByteStream, BlobError> {
+        let data = self.data_path(bucket, id)?;
+        let info = self.read_sidecar(&data, id)?;
+        let end = range.end.min(info.size);
+        let start = range.start.min(end);
+        let mut file = match tokio::fs::File::open(&data).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        file.seek(SeekFrom::Start(start)).await?;
+        Ok(ReaderStream::with_capacity(file.take(end - start), 64 * 1024).boxed())
+    }
+
+    async fn delete(&self, bucket: Bucket, id: &str) -> Result<(), BlobError> {
+        let data = self.data_path(bucket, id)?;
+        match std::fs::remove_file(sidecar_path(&data)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+            Err(e) => return Err(e.into()),
+        }
+        match std::fs::remove_file(&data) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {
+        let data = self.data_path(bucket, id)?;
+        self.read_sidecar(&data, id)?;
+        match File::open(&data) {
+            Ok(file) => Ok(Box::new(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn create_sync(&self, bucket: Bucket, id: &str, meta: BlobMeta) -> Result<Box<dyn BlobSink>, BlobError> {
+        let target = self.data_path(bucket, id)?;
+        let temp = temp_path(&self.root);
+        let file = File::create(&temp)?;
+        Ok(Box::new(FsSink { root: self.root.clone(), file, guard: TempGuard(Some(temp)), target, id: id.to_owned(), meta }))
+    }
+}
+
+struct FsSink {
+    root: PathBuf,
+    file: File,
+    guard: TempGuard,
+    target: PathBuf,
+    id: String,
+    meta: BlobMeta,
+}
+
+impl Write for FsSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Mp3Sink for FsSink {
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.overwrite(offset, bytes)
+    }
+}
+
+impl BlobSink for FsSink {
+    fn commit(mut self: Box<Self>) -> Result<BlobInfo, BlobError> {
+        self.file.flush()?;
+        self.file.sync_all()?;
+        let size = self.file.metadata()?.len();
+        let temp = self.guard.0.take().unwrap_or_default();
+        let result = publish(&self.root, &temp, &self.target, &self.id, size, self.meta.clone());
+        if result.is_err() {
+            self.guard.0 = Some(temp);
+        }
+        result
+    }
+}

@@ -1,0 +1,208 @@
+//! Configuration, loaded once from defaults and `MP3CONVERT_*` environment variables.
+//!
+//! Every variable is documented in the README's configuration table; keep the two in step.
+//! Tests build a `Config` from a map with [`Config::from_lookup`], never by mutating the
+//! process environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Laptop/demo: keys generated on first start and kept in the data directory.
+    Dev,
+    /// Refuses to start without configured keys.
+    Production,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub mode: Mode,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Whether `data_dir` was chosen by default (the server then says where it is).
+    pub data_dir_is_default: bool,
+    pub max_upload_bytes: u64,
+    pub workers: usize,
+    pub default_preset: media::Preset,
+    pub signup_open: bool,
+    pub jwt_issuer: String,
+    pub token_ttl: Duration,
+    /// PEM text of the Ed25519 private key (PKCS#8), if configured.
+    pub jwt_private_key: Option<Secret>,
+    /// PEM text of the Ed25519 public key (SPKI), if configured.
+    pub jwt_public_key: Option<String>,
+    pub log_json: bool,
+}
+
+/// A string that never shows in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { variable, message: message.into() }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds the configuration from `lookup(variable name)`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mode = match lookup("MP3CONVERT_MODE").as_deref() {
+            None | Some("dev") => Mode::Dev,
+            Some("production") => Mode::Production,
+            Some(other) => return Err(invalid("MP3CONVERT_MODE", format!("{other:?} is neither \"dev\" nor \"production\""))),
+        };
+        let addr = match lookup("MP3CONVERT_ADDR") {
+            Some(addr) => {
+                addr.parse().map_err(|_| invalid("MP3CONVERT_ADDR", format!("{addr:?} is not HOST:PORT, e.g. 127.0.0.1:8080")))?
+            }
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let (data_dir, data_dir_is_default) = match lookup("MP3CONVERT_DATA_DIR") {
+            Some(dir) => (PathBuf::from(dir), false),
+            None => (default_data_dir(&lookup), true),
+        };
+        let max_upload_bytes = parse_or("MP3CONVERT_MAX_UPLOAD_BYTES", &lookup, 2 * 1024 * 1024 * 1024)?;
+        let workers = parse_or("MP3CONVERT_WORKERS", &lookup, std::thread::available_parallelism().map_or(1, |n| n.get()))?;
+        if workers == 0 {
+            return Err(invalid("MP3CONVERT_WORKERS", "must be at least 1"));
+        }
+        let default_preset = match lookup("MP3CONVERT_DEFAULT_PRESET") {
+            Some(p) => {
+                p.parse().map_err(|_| invalid("MP3CONVERT_DEFAULT_PRESET", format!("{p:?} is not a preset (v0..v9, cbr32..cbr320)")))?
+            }
+            None => media::Preset::default(),
+        };
+        let signup_open = match lookup("MP3CONVERT_SIGNUP").as_deref() {
+            None | Some("open") => true,
+            Some("closed") => false,
+            Some(other) => return Err(invalid("MP3CONVERT_SIGNUP", format!("{other:?} is neither \"open\" nor \"closed\""))),
+        };
+        let jwt_issuer = lookup("MP3CONVERT_JWT_ISSUER").unwrap_or_else(|| "mp3convert".to_owned());
+        let token_ttl = Duration::from_secs(parse_or("MP3CONVERT_TOKEN_TTL_SECS", &lookup, 3600)?);
+        let jwt_private_key = pem("MP3CONVERT_JWT_PRIVATE_KEY", "MP3CONVERT_JWT_PRIVATE_KEY_FILE", &lookup)?.map(Secret::new);
+        let jwt_public_key = pem("MP3CONVERT_JWT_PUBLIC_KEY", "MP3CONVERT_JWT_PUBLIC_KEY_FILE", &lookup)?;
+        let log_json = match lookup("MP3CONVERT_LOG_FORMAT").as_deref() {
+            None => mode == Mode::Production,
+            Some("json") => true,
+            Some("text") => false,
+            Some(other) => return Err(invalid("MP3CONVERT_LOG_FORMAT", format!("{other:?} is neither \"json\" nor \"text\""))),
+        };
+        if mode == Mode::Production && (jwt_private_key.is_none() || jwt_public_key.is_none()) {
+            return Err(invalid(
+                "MP3CONVERT_JWT_PRIVATE_KEY",
+                "production mode needs MP3CONVERT_JWT_PRIVATE_KEY(_FILE) and MP3CONVERT_JWT_PUBLIC_KEY(_FILE); \
+                 generated keys are only for MP3CONVERT_MODE=dev",
+            ));
+        }
+        Ok(Self {
+            mode,
+            addr,
+            data_dir,
+            data_dir_is_default,
+            max_upload_bytes,
+            workers,
+            default_preset,
+            signup_open,
+            jwt_issuer,
+            token_ttl,
+            jwt_private_key,
+            jwt_public_key,
+            log_json,
+        })
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(variable: &'static str, lookup: &impl Fn(&str) -> Option<String>, default: T) -> Result<T, ConfigError> {
+    match lookup(variable) {
+        Some(value) => value.trim().parse().map_err(|_| invalid(variable, format!("{value:?} is not a valid number"))),
+        None => Ok(default),
+    }
+}
+
+/// A PEM given inline (`variable`) or as a file path (`file_variable`).
+fn pem(
+    variable: &'static str,
+    file_variable: &'static str,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(value) = lookup(variable) {
+        return Ok(Some(value));
+    }
+    match lookup(file_variable) {
+        Some(path) => std::fs::read_to_string(&path).map(Some).map_err(|e| invalid(file_variable, format!("cannot read {path}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+fn default_data_dir(lookup: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(xdg) = lookup("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("mp3convert");
+    }
+    match lookup("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/mp3convert"),
+        None => PathBuf::from("mp3convert-data"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_dev_on_loopback() {
+        let config = config(&[("HOME", "/home/u")]).unwrap();
+        assert_eq!(config.mode, Mode::Dev);
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("/home/u/.local/share/mp3convert"));
+        assert!(config.data_dir_is_default);
+        assert_eq!(config.default_preset, media::Preset::Vbr(2));
+    }
+
+    #[test]
+    fn production_without_keys_refuses_to_start() {
+        let err = config(&[("MP3CONVERT_MODE", "production")]).unwrap_err();
+        assert_eq!(err.variable, "MP3CONVERT_JWT_PRIVATE_KEY");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        assert_eq!(config(&[("MP3CONVERT_WORKERS", "many")]).unwrap_err().variable, "MP3CONVERT_WORKERS");
+        assert_eq!(config(&[("MP3CONVERT_ADDR", "nowhere")]).unwrap_err().variable, "MP3CONVERT_ADDR");
+        assert_eq!(config(&[("MP3CONVERT_DEFAULT_PRESET", "v11")]).unwrap_err().variable, "MP3CONVERT_DEFAULT_PRESET");
+    }
+}

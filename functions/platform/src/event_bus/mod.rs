@@ -1,0 +1,51 @@
+//! The event bus port: where a function sends the CloudEvents it emits (contract §3).
+//!
+//! Adapters: [`memory`] (in-process, the embedded default). Delivery *into* a function is
+//! its own `POST /` handler or, embedded, a subscriber of the memory bus.
+
+pub mod memory;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// A CloudEvent (spec 1.0, `datacontenttype: application/json`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub source: String,
+    pub ty: String,
+    pub subject: Option<String>,
+    pub time: OffsetDateTime,
+    pub data: serde_json::Value,
+}
+
+impl Event {
+    /// A new event with a fresh id and the current time.
+    pub fn new(source: &str, ty: &str, subject: &str, data: &impl Serialize) -> Self {
+        Self {
+            id: crate::new_id(),
+            source: source.to_owned(),
+            ty: ty.to_owned(),
+            subject: Some(subject.to_owned()),
+            time: OffsetDateTime::now_utc(),
+            // Serializing our own plain data structs cannot fail.
+            data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventBusError {
+    /// The bus could not take the event now; publishing again later may work.
+    #[error("event bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes `event`. `Ok` means the bus has taken responsibility for it.
+    ///
+    /// Errors: [`EventBusError::Unavailable`] when the bus cannot accept it now.
+    async fn publish(&self, event: Event) -> Result<(), EventBusError>;
+}

@@ -1,0 +1,34 @@
+//! A handful of process-wide counters, served as Prometheus text at `GET /metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+pub static UPLOADS: AtomicU64 = AtomicU64::new(0);
+pub static UPLOADED_BYTES: AtomicU64 = AtomicU64::new(0);
+pub static JOBS_SUCCEEDED: AtomicU64 = AtomicU64::new(0);
+pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
+pub static CONVERSION_MILLIS: AtomicU64 = AtomicU64::new(0);
+pub static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
+
+pub fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// `GET /metrics`.
+pub async fn handler() -> impl IntoResponse {
+    let rows = [
+        ("mp3convert_uploads_total", "Videos accepted.", &UPLOADS),
+        ("mp3convert_uploaded_bytes_total", "Bytes of videos accepted.", &UPLOADED_BYTES),
+        ("mp3convert_jobs_succeeded_total", "Conversions that produced an MP3.", &JOBS_SUCCEEDED),
+        ("mp3convert_jobs_failed_total", "Conversions that failed permanently.", &JOBS_FAILED),
+        ("mp3convert_conversion_milliseconds_total", "Wall time spent converting.", &CONVERSION_MILLIS),
+        ("mp3convert_downloads_total", "MP3 downloads started.", &DOWNLOADS),
+    ];
+    let mut body = String::new();
+    for (name, help, counter) in rows {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", counter.load(Ordering::Relaxed)));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}

@@ -1,0 +1,32 @@
+//! HTTP plumbing every function shares: the error type, a JSON extractor whose rejections
+//! are JSON errors, health and metrics routes, and serving with graceful shutdown.
+
+mod error;
+pub mod metrics;
+mod serve;
+
+pub use error::{AppError, Json};
+pub use serve::{serve, shutdown_signal};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+
+/// Answers whether the function's dependencies respond.
+pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// `GET /health/liveness` (always 200 while the process serves) and
+/// `GET /health/readiness` (200 only when `ready` says the dependencies answer, else 503).
+pub fn health_router(ready: ReadinessCheck) -> Router {
+    Router::new().route("/health/liveness", get(|| async { "ok" })).route(
+        "/health/readiness",
+        get(move || {
+            let ready = ready.clone();
+            async move { if ready().await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") } }
+        }),
+    )
+}

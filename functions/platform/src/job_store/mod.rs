@@ -1,0 +1,53 @@
+//! The job store port: conversion jobs and their status. In the embedded platform it is
+//! also the durable queue: a job is work until it is `succeeded` or `failed`.
+//!
+//! Adapters: [`sqlite`] (embedded default).
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::model::{Job, JobError, NewJob};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobStoreError {
+    /// A job with this id, or this owner's idempotency key, exists already.
+    #[error("job exists already")]
+    Duplicate,
+    #[error("job store unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Stores a new `queued` job. Errors: [`JobStoreError::Duplicate`].
+    async fn create(&self, job: &NewJob) -> Result<Job, JobStoreError>;
+
+    async fn get(&self, job_id: &str) -> Result<Option<Job>, JobStoreError>;
+
+    /// The owner's job created with this `Idempotency-Key`, if any.
+    async fn find_by_idempotency_key(&self, owner_id: &str, key: &str) -> Result<Option<Job>, JobStoreError>;
+
+    /// The owner's jobs, newest first.
+    async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError>;
+
+    /// Atomically moves the oldest `queued` job to `processing` (counting the attempt) and
+    /// returns it; `None` when nothing is queued. Two callers never get the same job.
+    async fn claim_next(&self) -> Result<Option<Job>, JobStoreError>;
+
+    /// Records progress (0.0–1.0) of a `processing` job.
+    async fn set_progress(&self, job_id: &str, progress: f32) -> Result<(), JobStoreError>;
+
+    /// `processing` → `succeeded`. Returns false (and changes nothing) if the job was not
+    /// `processing`, so a job succeeds at most once.
+    async fn succeed(&self, job_id: &str, mp3_id: &str) -> Result<bool, JobStoreError>;
+
+    /// `queued`/`processing` → `failed`. Returns false if the job had already finished.
+    async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError>;
+
+    /// `processing` → `queued`, for a job whose run was interrupted (shutdown).
+    async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError>;
+
+    /// Every `processing` job back to `queued`; for start-up, when no worker can be running.
+    async fn requeue_all_processing(&self) -> Result<u64, JobStoreError>;
+}

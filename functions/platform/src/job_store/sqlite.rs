@@ -1,0 +1,175 @@
+//! Jobs in the embedded SQLite database.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{JobStore, JobStoreError};
+use crate::model::{Job, JobError, JobStatus, NewJob};
+
+pub struct SqliteJobStore {
+    pool: SqlitePool,
+}
+
+impl SqliteJobStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+const COLUMNS: &str = "job_id, video_id, owner_id, filename, preset, status, progress, mp3_id, \
+                       error_code, error_message, attempts, created_at, updated_at";
+
+fn unavailable(e: impl Into<anyhow::Error>) -> JobStoreError {
+    JobStoreError::Unavailable(e.into())
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime, JobStoreError> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(unavailable)
+}
+
+fn job_from_row(row: &SqliteRow) -> Result<Job, JobStoreError> {
+    let status: String = row.get("status");
+    let error_code: Option<String> = row.get("error_code");
+    let error_message: Option<String> = row.get("error_message");
+    Ok(Job {
+        job_id: row.get("job_id"),
+        video_id: row.get("video_id"),
+        owner_id: row.get("owner_id"),
+        filename: row.get("filename"),
+        preset: row.get("preset"),
+        status: JobStatus::parse(&status).ok_or_else(|| unavailable(anyhow::anyhow!("bad job status {status:?}")))?,
+        progress: row.get::<f64, _>("progress") as f32,
+        mp3_id: row.get("mp3_id"),
+        error: error_code.map(|code| JobError { code, message: error_message.unwrap_or_default() }),
+        attempts: row.get::<i64, _>("attempts") as u32,
+        created_at: parse_time(row.get("created_at"))?,
+        updated_at: parse_time(row.get("updated_at"))?,
+    })
+}
+
+impl SqliteJobStore {
+    async fn fetch_one(&self, sql: &str, bind: &str) -> Result<Option<Job>, JobStoreError> {
+        let row = sqlx::query(sql).bind(bind).fetch_optional(&self.pool).await.map_err(unavailable)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteJobStore {
+    async fn create(&self, job: &NewJob) -> Result<Job, JobStoreError> {
+        let now = now();
+        let sql = format!(
+            "INSERT INTO jobs (job_id, video_id, owner_id, filename, preset, status, progress, \
+             idempotency_key, attempts, created_at, updated_at, seq) \
+             VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, 0, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)) \
+             RETURNING {COLUMNS}"
+        );
+        let result = sqlx::query(&sql)
+            .bind(&job.job_id)
+            .bind(&job.video_id)
+            .bind(&job.owner_id)
+            .bind(&job.filename)
+            .bind(&job.preset)
+            .bind(&job.idempotency_key)
+            .bind(&now)
+            .bind(&now)
+            .fetch_one(&self.pool)
+            .await;
+        match result {
+            Ok(row) => job_from_row(&row),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(JobStoreError::Duplicate),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get(&self, job_id: &str) -> Result<Option<Job>, JobStoreError> {
+        self.fetch_one(&format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?"), job_id).await
+    }
+
+    async fn find_by_idempotency_key(&self, owner_id: &str, key: &str) -> Result<Option<Job>, JobStoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE owner_id = ? AND idempotency_key = ?");
+        let row = sqlx::query(&sql).bind(owner_id).bind(key).fetch_optional(&self.pool).await.map_err(unavailable)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE owner_id = ? ORDER BY seq DESC");
+        let rows = sqlx::query(&sql).bind(owner_id).fetch_all(&self.pool).await.map_err(unavailable)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn claim_next(&self) -> Result<Option<Job>, JobStoreError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ? \
+             WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) \
+             RETURNING {COLUMNS}"
+        );
+        self.fetch_one(&sql, &now()).await
+    }
+
+    async fn set_progress(&self, job_id: &str, progress: f32) -> Result<(), JobStoreError> {
+        sqlx::query("UPDATE jobs SET progress = ?, updated_at = ? WHERE job_id = ? AND status = 'processing'")
+            .bind(f64::from(progress.clamp(0.0, 1.0)))
+            .bind(now())
+            .bind(job_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn succeed(&self, job_id: &str, mp3_id: &str) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', progress = 1, mp3_id = ?, updated_at = ? \
+             WHERE job_id = ? AND status = 'processing'",
+        )
+        .bind(mp3_id)
+        .bind(now())
+        .bind(job_id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, updated_at = ? \
+             WHERE job_id = ? AND status IN ('queued', 'processing')",
+        )
+        .bind(&error.code)
+        .bind(&error.message)
+        .bind(now())
+        .bind(job_id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError> {
+        sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ? WHERE job_id = ? AND status = 'processing'")
+            .bind(now())
+            .bind(job_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn requeue_all_processing(&self) -> Result<u64, JobStoreError> {
+        let result = sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ? WHERE status = 'processing'")
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected())
+    }
+}

@@ -1,0 +1,127 @@
+//! The records the ports store and the events the functions exchange (contract §2, §3).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A registered user. The password hash never leaves the user store and the auth function.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Processing,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "processing" => Self::Processing,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a job failed: a stable snake_case code and a human message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+/// A conversion job, as `GET /api/v1/jobs/{id}` shows it (plus internal fields).
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    pub job_id: String,
+    pub video_id: String,
+    #[serde(skip)]
+    pub owner_id: String,
+    pub filename: String,
+    pub preset: String,
+    pub status: JobStatus,
+    pub progress: f32,
+    pub mp3_id: Option<String>,
+    pub error: Option<JobError>,
+    /// How many times a worker has started this job (a re-run after a crash counts).
+    #[serde(skip)]
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// What a new job is made of.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub job_id: String,
+    pub video_id: String,
+    pub owner_id: String,
+    pub filename: String,
+    pub preset: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// CloudEvent types (contract §3).
+pub mod event_types {
+    pub const VIDEO_UPLOADED: &str = "mp3convert.video.uploaded";
+    pub const MP3_CONVERTED: &str = "mp3convert.mp3.converted";
+    pub const CONVERSION_FAILED: &str = "mp3convert.conversion.failed";
+}
+
+/// Data of `mp3convert.video.uploaded`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VideoUploaded {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub video_id: String,
+    pub owner_id: String,
+    pub filename: String,
+    #[serde(default = "default_preset")]
+    pub preset: String,
+}
+
+fn default_preset() -> String {
+    "v2".to_owned()
+}
+
+/// Data of `mp3convert.mp3.converted`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mp3Converted {
+    pub job_id: String,
+    pub video_id: String,
+    pub mp3_id: String,
+    pub owner_id: String,
+    pub duration_ms: u64,
+    pub bytes: u64,
+}
+
+/// Data of `mp3convert.conversion.failed`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversionFailed {
+    pub job_id: String,
+    pub video_id: String,
+    pub owner_id: String,
+    pub code: String,
+    pub message: String,
+}
