@@ -1,0 +1,24 @@
+//! The convert function: runs a conversion job through the media engine, from the video in
+//! the blob store to the MP3 beside it, and reports the outcome as a CloudEvent.
+//!
+//! - [`run`]: one job, idempotent: the MP3's id is the job's id and it becomes visible only
+//!   when complete, so a re-run replaces rather than duplicates it.
+//! - [`worker`]: the bounded worker pool of the embedded platform, fed by the job store.
+
+pub mod run;
+pub mod worker;
+
+use std::sync::Arc;
+
+use platform::blob_store::BlobStore;
+use platform::event_bus::EventBus;
+use platform::job_store::JobStore;
+
+#[derive(Clone)]
+pub struct ConvertState {
+    pub blobs: Arc<dyn BlobStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub events: Arc<dyn EventBus>,
+    /// CloudEvents `source` of the events this function emits.
+    pub event_source: String,
+}

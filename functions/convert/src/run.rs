@@ -1,0 +1,172 @@
+//! One conversion job, start to finish.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use platform::blob_store::{BlobError, BlobMeta, Bucket};
+use platform::event_bus::Event;
+use platform::http::metrics;
+use platform::model::{ConversionFailed, Job, JobError, Mp3Converted, event_types};
+use tokio::sync::watch;
+
+use crate::ConvertState;
+
+/// After this many starts a job is failed instead of retried (a crash loop protection).
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Succeeded(Mp3Converted),
+    /// Permanently failed: the job is marked failed; retrying cannot help.
+    Failed(ConversionFailed),
+    /// Cut off (shutdown) or hit a dependency failure: the job should run again.
+    Retry(String),
+}
+
+/// Converts `job` (already claimed: status `processing`) and records the outcome in the job
+/// store and on the event bus. `cancel` stops the conversion between packets.
+pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Outcome {
+    let started = Instant::now();
+    let outcome = if job.attempts > MAX_ATTEMPTS {
+        Err(JobError {
+            code: "too_many_attempts".into(),
+            message: format!("the conversion was started {MAX_ATTEMPTS} times without finishing"),
+        })
+    } else {
+        convert(state, job, cancel).await
+    };
+    let outcome = match outcome {
+        Ok(Ok(report)) => {
+            let converted = Mp3Converted {
+                job_id: job.job_id.clone(),
+                video_id: job.video_id.clone(),
+                mp3_id: mp3_id(job),
+                owner_id: job.owner_id.clone(),
+                duration_ms: report.duration_ms,
+                bytes: report.bytes,
+            };
+            match state.jobs.succeed(&job.job_id, &converted.mp3_id).await {
+                Ok(_) => {
+                    metrics::add(&metrics::JOBS_SUCCEEDED, 1);
+                    Outcome::Succeeded(converted)
+                }
+                Err(e) => Outcome::Retry(format!("recording success: {e}")),
+            }
+        }
+        Ok(Err(retry)) => Outcome::Retry(retry),
+        Err(error) => {
+            let failed = ConversionFailed {
+                job_id: job.job_id.clone(),
+                video_id: job.video_id.clone(),
+                owner_id: job.owner_id.clone(),
+                code: error.code.clone(),
+                message: error.message.clone(),
+            };
+            match state.jobs.fail(&job.job_id, &error).await {
+                Ok(_) => {
+                    metrics::add(&metrics::JOBS_FAILED, 1);
+                    Outcome::Failed(failed)
+                }
+                Err(e) => Outcome::Retry(format!("recording failure: {e}")),
+            }
+        }
+    };
+    metrics::add(&metrics::CONVERSION_MILLIS, started.elapsed().as_millis() as u64);
+    let event = match &outcome {
+        Outcome::Succeeded(data) => Some(Event::new(&state.event_source, event_types::MP3_CONVERTED, &job.job_id, data)),
+        Outcome::Failed(data) => Some(Event::new(&state.event_source, event_types::CONVERSION_FAILED, &job.job_id, data)),
+        Outcome::Retry(_) => None,
+    };
+    if let Some(event) = event
+        && let Err(e) = state.events.publish(event).await
+    {
+        tracing::warn!(job_id = %job.job_id, error = %e, "could not announce the job's outcome");
+    }
+    outcome
+}
+
+/// The MP3 of a job has the job's id: a re-run replaces it instead of storing a second one.
+pub fn mp3_id(job: &Job) -> String {
+    job.job_id.clone()
+}
+
+/// `Err` = permanent failure; `Ok(Err)` = retry later; `Ok(Ok)` = done.
+async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Result<Result<media::Report, String>, JobError> {
+    let preset: media::Preset =
+        job.preset.parse().map_err(|_| JobError { code: "invalid_preset".into(), message: format!("unknown preset {:?}", job.preset) })?;
+    let stem = std::path::Path::new(&job.filename).file_stem().and_then(|s| s.to_str()).unwrap_or("audio").to_owned();
+    let extension = std::path::Path::new(&job.filename).extension().and_then(|s| s.to_str()).map(str::to_ascii_lowercase);
+    let meta = BlobMeta {
+        owner_id: job.owner_id.clone(),
+        content_type: "audio/mpeg".into(),
+        filename: format!("{stem}.mp3"),
+        video_id: Some(job.video_id.clone()),
+        job_id: Some(job.job_id.clone()),
+    };
+    let (progress_tx, progress_rx) = watch::channel(0f32);
+    let reporter = tokio::spawn(report_progress(state.clone(), job.job_id.clone(), progress_rx));
+
+    let blobs = state.blobs.clone();
+    let (video_id, mp3_id) = (job.video_id.clone(), mp3_id(job));
+    let span = tracing::Span::current();
+    let result = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let source = blobs.open_sync(Bucket::Videos, &video_id)?;
+        let mut sink = blobs.create_sync(Bucket::Mp3s, &mp3_id, meta)?;
+        let options = media::Options { preset, extension, fallback_title: stem };
+        let mut on_progress = |p: f32| {
+            progress_tx.send_replace(p);
+        };
+        let report = media::convert(source, sink.as_mut(), &options, &mut on_progress, &cancel);
+        match report {
+            Ok(report) => sink.commit().map(|_| Ok(report)).map_err(RunError::Blob),
+            Err(e) => Ok(Err(e)),
+        }
+    })
+    .await;
+    reporter.abort();
+
+    match result {
+        Ok(Ok(Ok(report))) => Ok(Ok(report)),
+        Ok(Ok(Err(media_error))) => classify(media_error),
+        Ok(Err(RunError::Blob(BlobError::NotFound))) => {
+            Err(JobError { code: "video_not_found".into(), message: "the video was deleted before it was converted".into() })
+        }
+        Ok(Err(RunError::Blob(e))) => Ok(Err(format!("blob store: {e}"))),
+        Err(join_error) => Err(JobError { code: "internal".into(), message: format!("the converter crashed on this input: {join_error}") }),
+    }
+}
+
+fn classify(error: media::MediaError) -> Result<Result<media::Report, String>, JobError> {
+    match error {
+        media::MediaError::Cancelled => Ok(Err("cancelled".into())),
+        media::MediaError::Io(e) => Ok(Err(format!("i/o: {e}"))),
+        other => Err(JobError { code: other.code().into(), message: other.to_string() }),
+    }
+}
+
+enum RunError {
+    Blob(BlobError),
+}
+
+impl From<BlobError> for RunError {
+    fn from(e: BlobError) -> Self {
+        Self::Blob(e)
+    }
+}
+
+/// Writes progress to the job store at most every half second.
+async fn report_progress(state: ConvertState, job_id: String, mut progress: watch::Receiver<f32>) {
+    let mut last_written = 0f32;
+    while progress.changed().await.is_ok() {
+        let p = *progress.borrow_and_update();
+        if p - last_written >= 0.01 {
+            if state.jobs.set_progress(&job_id, p).await.is_ok() {
+                last_written = p;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}

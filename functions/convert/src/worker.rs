@@ -1,0 +1,123 @@
+//! The embedded platform's worker pool: `workers` tasks that claim queued jobs from the job
+//! store and convert them, so a burst of uploads queues instead of overloading the machine.
+//!
+//! The job store is the queue, so nothing is lost across restarts: on start-up every job
+//! left `processing` by a dead process is queued again, and on shutdown running conversions
+//! are cancelled and re-queued. Events from the bus only wake idle workers early.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use platform::event_bus::Event;
+use platform::model::event_types;
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::ConvertState;
+use crate::run::{Outcome, run_job};
+
+/// How often an idle worker looks at the queue even without a wake-up.
+const IDLE_POLL: Duration = Duration::from_secs(2);
+
+pub struct WorkerPool {
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl WorkerPool {
+    /// Re-queues interrupted jobs and starts `workers` workers. `wake` carries the bus's events.
+    pub async fn start(state: ConvertState, workers: usize, wake: broadcast::Receiver<Event>) -> anyhow::Result<Self> {
+        let requeued = state.jobs.requeue_all_processing().await?;
+        if requeued > 0 {
+            tracing::info!(requeued, "re-queued jobs interrupted by the last shutdown");
+        }
+        let shutdown = CancellationToken::new();
+        let notify = Arc::new(Notify::new());
+        let mut tasks = JoinSet::new();
+        tasks.spawn(forward_wakeups(wake, notify.clone(), shutdown.clone()));
+        for worker in 0..workers {
+            tasks.spawn(work(worker, state.clone(), notify.clone(), shutdown.clone()));
+        }
+        Ok(Self { shutdown, tasks })
+    }
+
+    /// Cancels running conversions (their jobs go back to the queue) and waits for the workers.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn forward_wakeups(mut wake: broadcast::Receiver<Event>, notify: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            event = wake.recv() => match event {
+                Ok(event) if event.ty == event_types::VIDEO_UPLOADED => notify.notify_waiters(),
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => notify.notify_waiters(),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        // Registered before looking at the queue, so a wake-up in between is not missed.
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let job = match state.jobs.claim_next().await {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::warn!(worker, error = %e, "cannot read the job queue");
+                None
+            }
+        };
+        let Some(job) = job else {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = &mut notified => {},
+                () = tokio::time::sleep(IDLE_POLL) => {},
+            }
+            continue;
+        };
+        let span = tracing::info_span!("job", job_id = %job.job_id, attempt = job.attempts);
+        let _entered = span.clone();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let run = run_job(&state, &job, cancel.clone());
+        tokio::pin!(run);
+        let outcome = tokio::select! {
+            outcome = &mut run => outcome,
+            () = shutdown.cancelled() => {
+                cancel.store(true, Ordering::Relaxed);
+                run.await
+            }
+        };
+        match outcome {
+            Outcome::Succeeded(done) => {
+                tracing::info!(parent: &span, mp3_id = %done.mp3_id, duration_ms = done.duration_ms, "job succeeded")
+            }
+            Outcome::Failed(failed) => tracing::info!(parent: &span, code = %failed.code, "job failed: {}", failed.message),
+            Outcome::Retry(reason) => {
+                tracing::info!(parent: &span, reason, "job re-queued");
+                if let Err(e) = state.jobs.requeue(&job.job_id).await {
+                    tracing::warn!(parent: &span, error = %e, "could not re-queue; it will be re-queued at the next start");
+                }
+                if !shutdown.is_cancelled() {
+                    // A dependency failed: give it a moment rather than spinning on the same job.
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(IDLE_POLL) => {},
+                    }
+                }
+            }
+        }
+    }
+}

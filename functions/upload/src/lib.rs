@@ -1,0 +1,54 @@
+//! The upload function: videos in, conversion jobs out.
+//!
+//! - `POST /upload` (seed-compatible multipart) and `POST /api/v1/videos` (multipart or raw
+//!   body, presets, `Idempotency-Key`): stream the file to the blob store, create a job,
+//!   emit `mp3convert.video.uploaded`.
+//! - `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}`: the caller's jobs.
+//! - `DELETE /api/v1/videos/{id}`.
+//!
+//! [`incoming`] turns a request body into one checked file stream; [`sniff`] rejects what
+//! is clearly not audio or video.
+
+mod incoming;
+mod routes;
+mod sniff;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{delete, get, post};
+use platform::auth::TokenVerifier;
+use platform::blob_store::BlobStore;
+use platform::event_bus::EventBus;
+use platform::job_store::JobStore;
+
+#[derive(Clone)]
+pub struct UploadState {
+    pub blobs: Arc<dyn BlobStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub events: Arc<dyn EventBus>,
+    pub verifier: Arc<TokenVerifier>,
+    pub max_upload_bytes: u64,
+    pub default_preset: String,
+    /// CloudEvents `source` of the events this function emits.
+    pub event_source: String,
+}
+
+impl FromRef<UploadState> for Arc<TokenVerifier> {
+    fn from_ref(state: &UploadState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+pub fn router(state: UploadState) -> Router {
+    Router::new()
+        .route("/upload", post(routes::seed_upload))
+        .route("/api/v1/videos", post(routes::create_video))
+        .route("/api/v1/videos/{id}", delete(routes::delete_video))
+        .route("/api/v1/jobs", get(routes::list_jobs))
+        .route("/api/v1/jobs/{id}", get(routes::get_job))
+        // The upload size limit is enforced while streaming, per file; see `incoming`.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}

@@ -1,0 +1,231 @@
+//! Upload and job routes.
+
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use futures_util::TryStreamExt;
+use platform::auth::AuthUser;
+use platform::blob_store::{BlobError, BlobMeta, Bucket, IncomingStream};
+use platform::event_bus::Event;
+use platform::http::{AppError, Json, metrics};
+use platform::job_store::JobStoreError;
+use platform::model::{Job, NewJob, VideoUploaded, event_types};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::UploadState;
+use crate::incoming::{clean_filename, field_stream, multipart_error, sniffed, store_error};
+
+/// Multipart framing around the file; a `Content-Length` beyond limit + this is refused at once.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+
+/// `POST /upload`: the seed's multipart upload; answers `{"video_fid", "job_id"}`.
+pub async fn seed_upload(
+    State(state): State<UploadState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<impl IntoResponse, AppError> {
+    refuse_oversized(&headers, state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
+    let preset = state.default_preset.clone();
+    let job = accept_multipart(&state, &user, multipart, preset, None).await?;
+    Ok(Json(json!({ "video_fid": job.video_id, "job_id": job.job_id })))
+}
+
+#[derive(Deserialize)]
+pub struct VideoQuery {
+    filename: Option<String>,
+    preset: Option<String>,
+}
+
+/// `POST /api/v1/videos`: multipart or raw body; answers `202 {"job_id", "video_id", "status"}`.
+pub async fn create_video(
+    State(state): State<UploadState>,
+    user: AuthUser,
+    Query(query): Query<VideoQuery>,
+    request: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let headers = request.headers().clone();
+    let preset = match query.preset {
+        Some(p) => p
+            .parse::<media::Preset>()
+            .map_err(|_| {
+                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_preset", format!("{p:?} is not a preset (v0..v9, cbr32..cbr320)"))
+            })?
+            .to_string(),
+        None => state.default_preset.clone(),
+    };
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str().map(str::to_owned).map_err(|_| AppError::bad_request("invalid_idempotency_key", "the Idempotency-Key must be ASCII"))
+        })
+        .transpose()?;
+    if let Some(key) = &key
+        && let Some(job) = state.jobs.find_by_idempotency_key(&user.id, key).await.map_err(AppError::unavailable)?
+    {
+        return Ok(accepted(&job));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let job = if content_type.starts_with("multipart/form-data") {
+        refuse_oversized(&headers, state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
+        let multipart =
+            Multipart::from_request(request, &()).await.map_err(|e| AppError::bad_request("invalid_multipart", e.body_text()))?;
+        accept_multipart(&state, &user, multipart, preset, key).await?
+    } else if is_raw_media_type(&content_type) {
+        refuse_oversized(&headers, state.max_upload_bytes, state.max_upload_bytes)?;
+        let filename = clean_filename(query.filename.as_deref());
+        let stream: IncomingStream<'static> = Box::pin(request.into_body().into_data_stream().map_err(std::io::Error::other));
+        let file = Upload { filename, content_type, stream: sniffed(stream).await? };
+        accept(&state, &user, file, preset, key).await?
+    } else {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send multipart/form-data with one file, or the raw file as video/*, audio/* or application/octet-stream",
+        ));
+    };
+    Ok(accepted(&job))
+}
+
+fn accepted(job: &Job) -> (StatusCode, Json<serde_json::Value>) {
+    (StatusCode::ACCEPTED, Json(json!({ "job_id": job.job_id, "video_id": job.video_id, "status": job.status })))
+}
+
+fn is_raw_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence.starts_with("video/") || essence.starts_with("audio/") || essence == "application/octet-stream"
+}
+
+/// 413 before reading anything when the declared length is already over the limit.
+fn refuse_oversized(headers: &HeaderMap, max_declared: u64, limit: u64) -> Result<(), AppError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > max_declared => Err(store_error(BlobError::TooLarge { limit })),
+        _ => Ok(()),
+    }
+}
+
+struct Upload<'a> {
+    filename: String,
+    content_type: String,
+    stream: IncomingStream<'a>,
+}
+
+/// Stores the one file part of `multipart`; a second file part is a 400 and undoes the upload.
+async fn accept_multipart(
+    state: &UploadState,
+    user: &AuthUser,
+    mut multipart: Multipart,
+    preset: String,
+    key: Option<String>,
+) -> Result<Job, AppError> {
+    let job = loop {
+        let Some(field) = multipart.next_field().await.map_err(multipart_error)? else {
+            return Err(AppError::bad_request("missing_file", "the multipart body has no file part"));
+        };
+        if field.file_name().is_none() {
+            continue;
+        }
+        let filename = clean_filename(field.file_name());
+        let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+        let file = Upload { filename, content_type, stream: sniffed(field_stream(field)).await? };
+        break accept(state, user, file, preset, key).await?;
+    };
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.file_name().is_some() {
+            // Undo: the job never runs and its video is gone.
+            let _ = state.blobs.delete(Bucket::Videos, &job.video_id).await;
+            let _ = state.jobs.fail(&job.job_id, &too_many_files()).await;
+            return Err(AppError::bad_request("too_many_files", "send exactly one file part"));
+        }
+    }
+    Ok(job)
+}
+
+fn too_many_files() -> platform::model::JobError {
+    platform::model::JobError { code: "too_many_files".into(), message: "the upload had more than one file".into() }
+}
+
+/// Stores the video, records the job and announces it.
+async fn accept(state: &UploadState, user: &AuthUser, file: Upload<'_>, preset: String, key: Option<String>) -> Result<Job, AppError> {
+    let video_id = platform::new_id();
+    let meta = BlobMeta {
+        owner_id: user.id.clone(),
+        content_type: file.content_type,
+        filename: file.filename.clone(),
+        video_id: None,
+        job_id: None,
+    };
+    let stored = state.blobs.put(Bucket::Videos, &video_id, meta, file.stream, state.max_upload_bytes).await.map_err(store_error)?;
+    let new_job = NewJob {
+        job_id: platform::new_id(),
+        video_id: video_id.clone(),
+        owner_id: user.id.clone(),
+        filename: file.filename,
+        preset,
+        idempotency_key: key.clone(),
+    };
+    let job = match state.jobs.create(&new_job).await {
+        Ok(job) => job,
+        Err(JobStoreError::Duplicate) => {
+            // A concurrent request with the same Idempotency-Key won: keep only its video.
+            let _ = state.blobs.delete(Bucket::Videos, &video_id).await;
+            let key = key.unwrap_or_default();
+            return state
+                .jobs
+                .find_by_idempotency_key(&user.id, &key)
+                .await
+                .map_err(AppError::unavailable)?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate job without a match")));
+        }
+        Err(e) => {
+            let _ = state.blobs.delete(Bucket::Videos, &video_id).await;
+            return Err(AppError::unavailable(e));
+        }
+    };
+    let data = VideoUploaded {
+        job_id: Some(job.job_id.clone()),
+        video_id: job.video_id.clone(),
+        owner_id: job.owner_id.clone(),
+        filename: job.filename.clone(),
+        preset: job.preset.clone(),
+    };
+    let event = Event::new(&state.event_source, event_types::VIDEO_UPLOADED, &job.video_id, &data);
+    if let Err(e) = state.events.publish(event).await {
+        let _ = state.blobs.delete(Bucket::Videos, &video_id).await;
+        let _ = state.jobs.fail(&job.job_id, &platform::model::JobError { code: "unavailable".into(), message: e.to_string() }).await;
+        return Err(AppError::unavailable(e));
+    }
+    metrics::add(&metrics::UPLOADS, 1);
+    metrics::add(&metrics::UPLOADED_BYTES, stored.size);
+    tracing::info!(job_id = %job.job_id, video_id = %job.video_id, bytes = stored.size, "video accepted");
+    Ok(job)
+}
+
+/// `GET /api/v1/jobs`: the caller's jobs, newest first.
+pub async fn list_jobs(State(state): State<UploadState>, user: AuthUser) -> Result<impl IntoResponse, AppError> {
+    let jobs = state.jobs.list_for_owner(&user.id).await.map_err(AppError::unavailable)?;
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+/// `GET /api/v1/jobs/{id}`.
+pub async fn get_job(State(state): State<UploadState>, user: AuthUser, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
+    match state.jobs.get(&id).await.map_err(AppError::unavailable)? {
+        Some(job) if job.owner_id == user.id => Ok(Json(job)),
+        _ => Err(AppError::not_found("job")),
+    }
+}
+
+/// `DELETE /api/v1/videos/{id}`.
+pub async fn delete_video(State(state): State<UploadState>, user: AuthUser, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
+    match state.blobs.stat(Bucket::Videos, &id).await {
+        Ok(info) if info.meta.owner_id == user.id => {}
+        Ok(_) | Err(BlobError::NotFound) => return Err(AppError::not_found("video")),
+        Err(e) => return Err(AppError::unavailable(e)),
+    }
+    match state.blobs.delete(Bucket::Videos, &id).await {
+        Ok(()) | Err(BlobError::NotFound) => Ok(StatusCode::NO_CONTENT),
+        Err(e) => Err(AppError::unavailable(e)),
+    }
+}
