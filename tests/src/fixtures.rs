@@ -1,0 +1,93 @@
+//! Real media made by ffmpeg (installed by `local-dev/install-deps.sh`), and MP3 checks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn run(program: &str, args: &[&str]) -> std::process::Output {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); install it with local-dev/install-deps.sh"));
+    assert!(output.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// A short MP4 video (MPEG-4 Part 2 video, stereo 44.1 kHz AAC audio) of `seconds`.
+pub fn video(dir: &Path, name: &str, seconds: f64) -> PathBuf {
+    let path = dir.join(name);
+    let duration = format!("{seconds}");
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=440:sample_rate=44100:duration={duration}"),
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc=size=64x48:rate=10:duration={duration}"),
+            "-ac",
+            "2",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-c:v",
+            "mpeg4",
+            "-shortest",
+            path.to_str().unwrap_or_default(),
+        ],
+    );
+    path
+}
+
+/// An audio-only M4A (AAC) of `seconds`: quick to make even when long.
+pub fn audio(dir: &Path, name: &str, seconds: f64) -> PathBuf {
+    let path = dir.join(name);
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=330:sample_rate=44100:duration={seconds}"),
+            "-ac",
+            "2",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            path.to_str().unwrap_or_default(),
+        ],
+    );
+    path
+}
+
+/// Duration in seconds of the first audio stream, as ffprobe reads it (LAME header included).
+pub fn audio_duration(path: &Path) -> f64 {
+    let output = run(
+        "ffprobe",
+        &["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=duration", "-of", "csv=p=0", path.to_str().unwrap_or_default()],
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().parse().unwrap_or_else(|_| panic!("ffprobe gave no duration for {}: {text:?}", path.display()))
+}
+
+/// Asserts that `path` is an MP3 that decodes with no errors and lasts `seconds` within one
+/// MP3 frame (1152 samples at 44.1 kHz = 26 ms).
+pub fn assert_mp3(path: &Path, seconds: f64) {
+    let output = run("ffmpeg", &["-v", "error", "-i", path.to_str().unwrap_or_default(), "-f", "null", "-"]);
+    assert!(output.stderr.is_empty(), "decoding {} printed errors: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    let format =
+        run("ffprobe", &["-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", path.to_str().unwrap_or_default()]);
+    assert_eq!(String::from_utf8_lossy(&format.stdout).trim(), "mp3", "{} is not an MP3", path.display());
+    let duration = audio_duration(path);
+    assert!((duration - seconds).abs() <= 1152.0 / 44100.0, "{} lasts {duration} s, expected {seconds} s", path.display());
+}

@@ -1,0 +1,6 @@
+//! The HTTP API of contract §1 and §2, route by route, against the platform in-process.
+
+mod auth;
+mod download;
+mod health;
+mod upload;
