@@ -1,0 +1,109 @@
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use platform::job_store::sqlite::SqliteJobStore;
+use platform::job_store::{JobStore, JobStoreError};
+use platform::model::{JobError, JobStatus, NewJob};
+
+fn new_job(owner: &str, key: Option<&str>) -> NewJob {
+    NewJob {
+        job_id: platform::new_id(),
+        video_id: platform::new_id(),
+        owner_id: owner.into(),
+        filename: "a.mp4".into(),
+        preset: "v2".into(),
+        idempotency_key: key.map(str::to_owned),
+    }
+}
+
+async fn lifecycle(store: &dyn JobStore) {
+    let job = store.create(&new_job("o", None)).await.unwrap();
+    assert_eq!(job.status, JobStatus::Queued);
+    let claimed = store.claim_next().await.unwrap().unwrap();
+    assert_eq!((claimed.job_id.as_str(), claimed.status, claimed.attempts), (job.job_id.as_str(), JobStatus::Processing, 1));
+    assert!(store.claim_next().await.unwrap().is_none(), "a processing job was claimed twice");
+    store.set_progress(&job.job_id, 0.5).await.unwrap();
+    assert_eq!(store.get(&job.job_id).await.unwrap().unwrap().progress, 0.5);
+    assert!(store.succeed(&job.job_id, "mp3").await.unwrap());
+    assert!(!store.succeed(&job.job_id, "mp3").await.unwrap(), "succeeded twice");
+    assert!(!store.fail(&job.job_id, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
+    let done = store.get(&job.job_id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.mp3_id.as_deref(), done.progress), (JobStatus::Succeeded, Some("mp3"), 1.0));
+}
+
+async fn oldest_first_and_requeue(store: &dyn JobStore) {
+    let a = store.create(&new_job("o", None)).await.unwrap();
+    let b = store.create(&new_job("o", None)).await.unwrap();
+    assert_eq!(store.claim_next().await.unwrap().unwrap().job_id, a.job_id);
+    assert_eq!(store.requeue_all_processing().await.unwrap(), 1);
+    let again = store.claim_next().await.unwrap().unwrap();
+    assert_eq!((again.job_id.as_str(), again.attempts), (a.job_id.as_str(), 2));
+    store.requeue(&a.job_id).await.unwrap();
+    assert_eq!(store.claim_next().await.unwrap().unwrap().job_id, a.job_id);
+    assert_eq!(store.claim_next().await.unwrap().unwrap().job_id, b.job_id);
+    let listed: Vec<String> = store.list_for_owner("o").await.unwrap().into_iter().map(|j| j.job_id).collect();
+    assert_eq!(listed, [b.job_id, a.job_id], "newest first");
+    assert!(store.list_for_owner("someone else").await.unwrap().is_empty());
+}
+
+async fn idempotency_keys_are_per_owner(store: &dyn JobStore) {
+    let first = store.create(&new_job("o", Some("k"))).await.unwrap();
+    assert!(matches!(store.create(&new_job("o", Some("k"))).await, Err(JobStoreError::Duplicate)));
+    assert_eq!(store.find_by_idempotency_key("o", "k").await.unwrap().unwrap().job_id, first.job_id);
+    store.create(&new_job("p", Some("k"))).await.unwrap();
+    assert!(store.find_by_idempotency_key("o", "other").await.unwrap().is_none());
+}
+
+async fn concurrent_claims_never_share_a_job(store: Arc<dyn JobStore>) {
+    for _ in 0..20 {
+        store.create(&new_job("o", None)).await.unwrap();
+    }
+    let claimers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = store.claim_next().await.unwrap() {
+                    mine.push(job.job_id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (20, 20));
+}
+
+async fn sqlite_store() -> (tempfile::TempDir, Arc<SqliteJobStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = platform::sqlite::open(&dir.path().join("db.sqlite")).await.unwrap();
+    (dir, Arc::new(SqliteJobStore::new(pool)))
+}
+
+#[tokio::test]
+async fn sqlite_lifecycle() {
+    let (_dir, store) = sqlite_store().await;
+    lifecycle(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_oldest_first_and_requeue() {
+    let (_dir, store) = sqlite_store().await;
+    oldest_first_and_requeue(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_idempotency_keys_are_per_owner() {
+    let (_dir, store) = sqlite_store().await;
+    idempotency_keys_are_per_owner(store.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_claims_never_share_a_job() {
+    let (_dir, store) = sqlite_store().await;
+    concurrent_claims_never_share_a_job(store).await;
+}
