@@ -14,6 +14,7 @@ use platform::model::event_types;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::ConvertState;
 use crate::run::{Outcome, run_job};
@@ -89,9 +90,8 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
             continue;
         };
         let span = tracing::info_span!("job", job_id = %job.job_id, attempt = job.attempts);
-        let _entered = span.clone();
         let cancel = Arc::new(AtomicBool::new(false));
-        let run = run_job(&state, &job, cancel.clone());
+        let run = run_job(&state, &job, cancel.clone()).instrument(span.clone());
         tokio::pin!(run);
         let outcome = tokio::select! {
             outcome = &mut run => outcome,

@@ -39,6 +39,16 @@ async fn a_bad_email_or_a_short_password_is_422() {
 }
 
 #[tokio::test]
+async fn closed_sign_up_is_403() {
+    let app = TestApp::spawn_with(&[("MP3CONVERT_SIGNUP", "closed")]).await;
+    let response =
+        app.client.post(app.at("/api/v1/users")).json(&json!({"email": "d@example.com", "password": "longenough"})).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "signup_closed");
+}
+
+#[tokio::test]
 async fn a_malformed_body_gets_a_json_error() {
     let app = TestApp::spawn().await;
     let response = app.client.post(app.at("/api/v1/users")).header("content-type", "application/json").body("{nope").send().await.unwrap();
