@@ -1,0 +1,249 @@
+//! A minimal AVI (RIFF `AVI `, with OpenDML `AVIX` extensions) reader for its PCM audio stream,
+//! which symphonia has no demuxer for. Compressed audio in AVI is reported as unsupported by name.
+
+use std::io::{self, BufReader, ErrorKind, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use symphonia::core::audio::{Channels, Position};
+use symphonia::core::io::MediaSource;
+
+use crate::feed::{Feed, Start};
+use crate::pcm::{SampleKind, deinterleave};
+use crate::tags::SourceTags;
+use crate::{MediaError, Mp3Sink, Options, Report};
+
+/// Whether the first 12 bytes are an AVI RIFF header. Leaves the position at 0.
+pub fn looks_like_avi<R: Read + Seek>(r: &mut R) -> io::Result<bool> {
+    let mut h = [0u8; 12];
+    let ok = r.read_exact(&mut h).is_ok() && &h[0..4] == b"RIFF" && &h[8..12] == b"AVI ";
+    r.seek(SeekFrom::Start(0))?;
+    Ok(ok)
+}
+
+#[derive(Debug)]
+struct AudioStream {
+    /// Chunk id prefix, e.g. `01` for the second stream.
+    index: [u8; 2],
+    kind: SampleKind,
+    channels: usize,
+    rate: u32,
+    layout: Channels,
+}
+
+const MAX_CHUNK: u32 = 64 << 20;
+
+fn read_u32(r: &mut impl Read) -> io::Result<u32> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+fn read_fourcc(r: &mut impl Read) -> io::Result<[u8; 4]> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn format_name(tag: u16) -> String {
+    match tag {
+        0x0055 => "mp3".into(),
+        0x0050 => "mp2".into(),
+        0x2000 => "ac3".into(),
+        0x2001 => "dts".into(),
+        0x00ff | 0x1600 | 0x706d => "aac".into(),
+        0x0161..=0x0163 => "wma".into(),
+        0x0002 | 0x0011 => "adpcm".into(),
+        0x0006 => "pcm_alaw".into(),
+        0x0007 => "pcm_mulaw".into(),
+        0x566f => "vorbis".into(),
+        0xf1ac => "flac".into(),
+        other => format!("avi audio format 0x{other:04x}"),
+    }
+}
+
+/// Parses `strf` (WAVEFORMATEX / WAVEFORMATEXTENSIBLE).
+fn parse_strf(index: [u8; 2], f: &[u8]) -> Result<AudioStream, MediaError> {
+    let mut tag = le16(f, 0);
+    let channels = usize::from(le16(f, 2));
+    let rate = le32(f, 4);
+    let bits = le16(f, 14);
+    let mut layout = Channels::Discrete(channels as u16);
+    if tag == 0xfffe && f.len() >= 40 {
+        if let Some(p) = Position::from_wave_channel_mask(le32(f, 20)).filter(|p| p.bits().count_ones() as usize == channels) {
+            layout = Channels::Positioned(p);
+        }
+        tag = le16(f, 24);
+    }
+    let kind = match (tag, bits) {
+        (1, 8) => SampleKind::U8,
+        (1, 16) => SampleKind::I16,
+        (1, 24) => SampleKind::I24,
+        (1, 32) => SampleKind::I32,
+        (3, 32) => SampleKind::F32,
+        (3, 64) => SampleKind::F64,
+        (1 | 3, _) => return Err(MediaError::UnsupportedCodec { codec: format!("pcm ({bits} bit)") }),
+        (other, _) => return Err(MediaError::UnsupportedCodec { codec: format_name(other) }),
+    };
+    if channels == 0 || rate == 0 {
+        return Err(MediaError::CorruptInput("AVI audio stream without channels or rate".into()));
+    }
+    Ok(AudioStream { index, kind, channels, rate, layout })
+}
+
+/// Walks `hdrl` for the first audio stream; returns it and leaves the reader after `hdrl`.
+fn read_headers<R: Read + Seek>(r: &mut R) -> Result<Option<AudioStream>, MediaError> {
+    r.seek(SeekFrom::Start(12))?;
+    let id = read_fourcc(r)?;
+    let size = read_u32(r)?;
+    let kind = read_fourcc(r)?;
+    if &id != b"LIST" || &kind != b"hdrl" {
+        return Err(MediaError::CorruptInput("AVI without a header list".into()));
+    }
+    let end = 12 + 8 + u64::from(size);
+    let mut pos = 12 + 12;
+    let mut stream = 0u8;
+    let mut found = None;
+    while pos + 8 <= end {
+        r.seek(SeekFrom::Start(pos))?;
+        let id = read_fourcc(r)?;
+        let size = read_u32(r)?;
+        if &id == b"LIST" && &read_fourcc(r)? == b"strl" {
+            let strl_end = pos + 8 + u64::from(size);
+            let (mut kind, mut strf) = (None, None);
+            let mut p = pos + 12;
+            while p + 8 <= strl_end {
+                r.seek(SeekFrom::Start(p))?;
+                let cid = read_fourcc(r)?;
+                let csize = read_u32(r)?.min(4096);
+                let mut data = vec![0u8; csize as usize];
+                r.read_exact(&mut data)?;
+                match &cid {
+                    b"strh" => kind = data.get(0..4).map(|k| [k[0], k[1], k[2], k[3]]),
+                    b"strf" => strf = Some(data),
+                    _ => {}
+                }
+                p += 8 + u64::from(csize) + u64::from(csize & 1);
+            }
+            if found.is_none()
+                && kind == Some(*b"auds")
+                && let Some(f) = strf
+            {
+                let index = [b'0' + stream / 10, b'0' + stream % 10];
+                found = Some(parse_strf(index, &f)?);
+            }
+            stream += 1;
+        }
+        pos += 8 + u64::from(size) + u64::from(size & 1);
+    }
+    r.seek(SeekFrom::Start(end + (end & 1)))?;
+    Ok(found)
+}
+
+pub fn run(
+    mut source: Box<dyn MediaSource>,
+    sink: &mut dyn Mp3Sink,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &AtomicBool,
+) -> Result<Report, MediaError> {
+    let len = source.byte_len().unwrap_or(0);
+    let audio = read_headers(&mut source).map_err(|e| match e {
+        MediaError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => MediaError::CorruptInput("truncated AVI header".into()),
+        other => other,
+    })?;
+    let Some(audio) = audio else { return Err(MediaError::NoAudioTrack) };
+    let mut r = BufReader::with_capacity(64 * 1024, source);
+    let mut pos = r.stream_position()?;
+    let mut feed = Feed::new(sink, options.preset);
+    let mut planes: Vec<Vec<f32>> = vec![Vec::new(); audio.channels];
+    let mut chunk = Vec::new();
+    let mut last_progress = 0.0f32;
+    progress(0.0);
+    let truncated = loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(MediaError::Cancelled);
+        }
+        let header = read_fourcc(&mut r).and_then(|id| Ok((id, read_u32(&mut r)?)));
+        let (id, size) = match header {
+            Ok(h) => h,
+            // A clean end falls exactly on a chunk boundary.
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => break len > 0 && pos + 8 <= len,
+            Err(e) => return Err(e.into()),
+        };
+        pos += 8;
+        // Descend into RIFF AVIX, LIST movi and LIST rec; skip every other list and chunk.
+        if &id == b"RIFF" || &id == b"LIST" {
+            let mut kind = [0u8; 4];
+            r.read_exact(&mut kind)?;
+            pos += 4;
+            if !matches!(&kind, b"movi" | b"rec " | b"AVIX") {
+                let skip = u64::from(size).saturating_sub(4) + u64::from(size & 1);
+                r.seek_relative(skip as i64)?;
+                pos += skip;
+            }
+            continue;
+        }
+        let padded = u64::from(size) + u64::from(size & 1);
+        if id[0..2] != audio.index || &id[2..4] != b"wb" {
+            r.seek_relative(padded as i64)?;
+            pos += padded;
+            continue;
+        }
+        if size > MAX_CHUNK {
+            return Err(MediaError::CorruptInput("AVI audio chunk too large".into()));
+        }
+        chunk.resize(size as usize, 0);
+        match r.read_exact(&mut chunk) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => break true,
+            Err(e) => return Err(e.into()),
+        }
+        if size & 1 == 1 {
+            let mut pad = [0u8; 1];
+            let _ = r.read(&mut pad)?;
+        }
+        pos += padded;
+        let frames = deinterleave(&chunk, audio.kind, false, audio.channels, &mut planes);
+        feed.push(&planes, frames, audio.rate, &audio.layout, |_| {
+            let id3 = SourceTags::default()
+                .to_id3(&options.fallback_title)
+                .map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
+            Ok(Start { id3, skip: 0, limit: None })
+        })?;
+        if len > 0 {
+            let p = (pos as f64 / len as f64).min(1.0) as f32;
+            if p >= last_progress + 0.01 {
+                last_progress = p;
+                progress(p);
+            }
+        }
+    };
+    let written = feed.finish()?;
+    progress(1.0);
+    Ok(written.report(truncated, "pcm".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compressed_formats() {
+        let mut f = vec![0u8; 16];
+        f[0..2].copy_from_slice(&0x55u16.to_le_bytes());
+        f[2] = 2;
+        f[4..8].copy_from_slice(&44100u32.to_le_bytes());
+        match parse_strf(*b"01", &f) {
+            Err(MediaError::UnsupportedCodec { codec }) => assert_eq!(codec, "mp3"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The conversion engine: any common audio/video file to a correct, tagged MP3, streamed with
+//! bounded memory.
+//!
+//! Layout:
+//! - [`convert`] drives `pipeline`: container probing with symphonia, track and decoder choice
+//!   (`codecs`, `decode` — symphonia's decoders plus Opus via `opus-rs`), the packet loop with
+//!   progress, cancellation and per-packet error containment.
+//! - Containers symphonia misses or mishandles: `mp4` walks MP4/MOV boxes for the edit list
+//!   (encoder priming and real length), codec names and ALAC-in-MOV; `mov_pcm` reads PCM in
+//!   MOV/MP4 in large blocks; `avi` reads PCM from AVI; `cut` lets demuxers read files cut short.
+//! - `feed` takes decoded planar PCM, trims it and hands it to `mix` (down-mix to mono/stereo)
+//!   and `output` (optional `resample` to an MP3 rate, LAME via `encoder`, the ID3 tag from
+//!   `tags`, the final LAME/Xing frame written back through [`Mp3Sink::overwrite`]).
+
+mod avi;
+mod codecs;
+mod cut;
+mod decode;
+mod encoder;
+mod error;
+mod feed;
+pub mod mix;
+mod mov_pcm;
+mod mp4;
+mod output;
+mod pcm;
+mod pipeline;
+mod preset;
+mod resample;
+mod tags;
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+pub use encoder::{MP3_RATES, nearest_mp3_rate};
+pub use error::MediaError;
+pub use preset::{CBR_BITRATES, Preset};
+pub use symphonia::core::io::MediaSource;
+
+/// Where the MP3 goes: a byte stream that can also patch bytes already written.
+pub trait Mp3Sink: Write + Send {
+    /// Overwrite bytes already written, at `offset` from the start of the output (used once, after
+    /// the last frame, to replace LAME's placeholder Xing/LAME tag frame). Must leave the write
+    /// position at the end.
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+impl Mp3Sink for File {
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let end = self.stream_position()?;
+        self.seek(SeekFrom::Start(offset))?;
+        self.write_all(bytes)?;
+        self.seek(SeekFrom::Start(end))?;
+        Ok(())
+    }
+}
+
+impl<W: Mp3Sink + ?Sized> Mp3Sink for &mut W {
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        (**self).overwrite(offset, bytes)
+    }
+}
+
+impl<W: Mp3Sink> Mp3Sink for std::io::BufWriter<W> {
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.flush()?;
+        self.get_mut().overwrite(offset, bytes)
+    }
+}
+
+/// What to produce.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub preset: Preset,
+    /// File extension hint of the source (e.g. "mp4"), helps probing.
+    pub extension: Option<String>,
+    /// Title used when the source has no title tag (callers pass the file stem).
+    pub fallback_title: String,
+}
+
+/// What was produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Of the audio written.
+    pub duration_ms: u64,
+    /// Per channel, at the output sample rate.
+    pub samples: u64,
+    /// Output rate.
+    pub sample_rate: u32,
+    /// Output channels (1 or 2).
+    pub channels: u8,
+    /// Total MP3 bytes written (ID3 tag included).
+    pub bytes: u64,
+    /// The input ended early and only the readable part was converted.
+    pub truncated: bool,
+    /// e.g. "aac".
+    pub source_codec: String,
+}
+
+/// Streams `source` to MP3 in `sink`. Blocking and CPU-bound (callers run it in `spawn_blocking`).
+///
+/// `progress` is called with 0.0..=1.0 now and then (at most ~100 times); `cancel` is polled
+/// between packets and aborts with [`MediaError::Cancelled`]. On error the sink holds a partial
+/// file that the caller discards.
+pub fn convert(
+    source: Box<dyn MediaSource>,
+    sink: &mut dyn Mp3Sink,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &AtomicBool,
+) -> Result<Report, MediaError> {
+    pipeline::run(source, sink, options, progress, cancel)
+}
+
+/// File to file, for the CLI: writes `output` via a temporary file in the same directory and a
+/// rename, so a failed conversion leaves no half file.
+pub fn convert_file(input: &Path, output: &Path, preset: Preset) -> Result<Report, MediaError> {
+    let source = File::open(input)?;
+    let options = Options {
+        preset,
+        extension: input.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()),
+        fallback_title: input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".mp3convert-").suffix(".part").tempfile_in(dir)?;
+    let report = {
+        let mut sink = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
+        let report = convert(Box::new(source), &mut sink, &options, &mut |_| {}, &AtomicBool::new(false))?;
+        sink.flush()?;
+        report
+    };
+    tmp.as_file().sync_all()?;
+    tmp.persist(output).map_err(|e| MediaError::Io(e.error))?;
+    Ok(report)
+}

@@ -1,0 +1,287 @@
+//! A small ISO-BMFF (MP4/M4A/MOV) box walker for what symphonia's demuxer ignores: the audio
+//! track's edit list (encoder priming and the real length), the sample entry's codec and
+//! channel count (to name codecs symphonia cannot decode), and whether the file was cut short.
+//!
+//! Only box headers and a few small boxes are read; sample tables are skipped by seeking.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+/// What the walk found about the first sound track.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Mp4Info {
+    /// A `moov` box was found.
+    pub has_moov: bool,
+    /// The file ends before the last top-level box does.
+    pub truncated: bool,
+    /// Media timescale of the sound track (`mdhd`).
+    pub timescale: Option<u32>,
+    /// First non-empty edit: media time (in the media timescale) where playback starts.
+    pub edit_start: Option<u64>,
+    /// Summed length of the edits, converted to the media timescale.
+    pub edit_duration: Option<u64>,
+    /// The sample entry's four-character code, e.g. `mp4a`, `ac-3`, `Opus`.
+    pub fourcc: Option<[u8; 4]>,
+    /// Channel count from the audio sample entry.
+    pub channels: Option<u16>,
+    /// Whether any sound track exists.
+    pub has_sound: bool,
+    /// Offset of the size field of the top-level box the file ends inside (see `cut::Patched`).
+    pub cut_box: Option<u64>,
+    /// The ALAC magic cookie, also when it hides in a QuickTime `wave` box (symphonia misses it
+    /// there, so ffmpeg-written ALAC in MOV would not be recognised).
+    pub alac_cookie: Option<Vec<u8>>,
+    /// Where the samples are, for uncompressed PCM (read without symphonia, see `mov_pcm`).
+    pub pcm: Option<crate::mov_pcm::PcmLayout>,
+}
+
+struct BoxHeader {
+    pos: u64,
+    kind: [u8; 4],
+    /// Offset of the payload.
+    start: u64,
+    /// Offset just past the box (clamped to the file length).
+    end: u64,
+    truncated: bool,
+}
+
+fn read_header<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Result<Option<BoxHeader>> {
+    if pos + 8 > limit {
+        return Ok(None);
+    }
+    r.seek(SeekFrom::Start(pos))?;
+    let mut h = [0u8; 8];
+    r.read_exact(&mut h)?;
+    let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
+    let kind = [h[4], h[5], h[6], h[7]];
+    let (size, header_len) = match size32 {
+        0 => (limit - pos, 8),
+        1 => {
+            let mut l = [0u8; 8];
+            r.read_exact(&mut l)?;
+            (u64::from_be_bytes(l), 16)
+        }
+        s => (s, 8),
+    };
+    if size < header_len {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad box size"));
+    }
+    let end = pos.saturating_add(size);
+    Ok(Some(BoxHeader { pos, kind, start: pos + header_len, end: end.min(limit), truncated: end > limit }))
+}
+
+fn read_payload<R: Read + Seek>(r: &mut R, b: &BoxHeader, max: u64) -> io::Result<Vec<u8>> {
+    r.seek(SeekFrom::Start(b.start))?;
+    let len = (b.end - b.start).min(max);
+    let mut buf = Vec::with_capacity(len as usize);
+    r.take(len).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn be_u32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn be_u64(b: &[u8], at: usize) -> Option<u64> {
+    b.get(at..at + 8).map(|s| u64::from_be_bytes(s.try_into().unwrap_or([0; 8])))
+}
+
+/// Whether the stream starts like an ISO-BMFF file.
+pub fn looks_like_mp4<R: Read + Seek>(r: &mut R) -> io::Result<bool> {
+    r.seek(SeekFrom::Start(0))?;
+    let mut h = [0u8; 8];
+    let mut got = 0;
+    while got < 8 {
+        let n = r.read(&mut h[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    r.seek(SeekFrom::Start(0))?;
+    Ok(got == 8 && matches!(&h[4..8], b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip"))
+}
+
+/// Walks the file. Leaves the position undefined; callers seek back.
+pub fn scan<R: Read + Seek>(r: &mut R) -> io::Result<Mp4Info> {
+    let len = r.seek(SeekFrom::End(0))?;
+    let mut info = Mp4Info::default();
+    let mut movie_timescale = None;
+    let mut pos = 0;
+    while let Some(b) = read_header(r, pos, len)? {
+        if b.truncated {
+            info.truncated = true;
+            info.cut_box = Some(b.pos);
+        }
+        if &b.kind == b"moov" {
+            info.has_moov = true;
+            walk_moov(r, &b, &mut info, &mut movie_timescale)?;
+        }
+        pos = b.end;
+    }
+    Ok(info)
+}
+
+fn children<R: Read + Seek>(r: &mut R, parent: &BoxHeader, skip: u64) -> io::Result<Vec<BoxHeader>> {
+    let mut out = Vec::new();
+    let mut pos = parent.start + skip;
+    while let Some(b) = read_header(r, pos, parent.end)? {
+        pos = b.end;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+fn walk_moov<R: Read + Seek>(
+    r: &mut R,
+    moov: &BoxHeader,
+    info: &mut Mp4Info,
+    movie_timescale: &mut Option<u32>,
+) -> io::Result<()> {
+    for b in children(r, moov, 0)? {
+        match &b.kind {
+            b"mvhd" => {
+                let p = read_payload(r, &b, 64)?;
+                *movie_timescale = timescale_of(&p);
+            }
+            b"trak" if !info.has_sound => {
+                if let Some(track) = walk_trak(r, &b, movie_timescale.unwrap_or(0))? {
+                    *info = Mp4Info { has_moov: true, truncated: info.truncated, cut_box: info.cut_box, ..track };
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `mvhd`/`mdhd` timescale.
+fn timescale_of(p: &[u8]) -> Option<u32> {
+    match p.first()? {
+        1 => be_u32(p, 20),
+        _ => be_u32(p, 12),
+    }
+}
+
+fn walk_trak<R: Read + Seek>(r: &mut R, trak: &BoxHeader, movie_ts: u32) -> io::Result<Option<Mp4Info>> {
+    let mut t = Mp4Info::default();
+    let mut edits: Vec<(u64, i64)> = Vec::new();
+    for b in children(r, trak, 0)? {
+        match &b.kind {
+            b"edts" => {
+                for e in children(r, &b, 0)? {
+                    if &e.kind == b"elst" {
+                        edits = parse_elst(&read_payload(r, &e, 1 << 16)?);
+                    }
+                }
+            }
+            b"mdia" => {
+                for m in children(r, &b, 0)? {
+                    match &m.kind {
+                        b"hdlr" => {
+                            let p = read_payload(r, &m, 32)?;
+                            t.has_sound = p.get(8..12) == Some(b"soun");
+                        }
+                        b"mdhd" => t.timescale = timescale_of(&read_payload(r, &m, 64)?),
+                        b"minf" => sample_entry(r, &m, &mut t)?,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !t.has_sound {
+        return Ok(None);
+    }
+    if let Some(media_ts) = t.timescale.filter(|_| !edits.is_empty()) {
+        let non_empty: Vec<&(u64, i64)> = edits.iter().filter(|(_, mt)| *mt >= 0).collect();
+        if let Some((_, first)) = non_empty.first() {
+            t.edit_start = Some(*first as u64);
+        }
+        let movie_units: u64 = non_empty.iter().map(|(d, _)| *d).sum();
+        if movie_ts > 0 && movie_units > 0 {
+            t.edit_duration = Some(
+                (movie_units as u128 * media_ts as u128 / movie_ts as u128) as u64,
+            );
+        }
+    }
+    Ok(Some(t))
+}
+
+fn parse_elst(p: &[u8]) -> Vec<(u64, i64)> {
+    let version = p.first().copied().unwrap_or(0);
+    let count = be_u32(p, 4).unwrap_or(0) as usize;
+    let entry = if version == 1 { 20 } else { 12 };
+    (0..count.min(1024))
+        .map_while(|i| {
+            let at = 8 + i * entry;
+            if version == 1 {
+                Some((be_u64(p, at)?, be_u64(p, at + 8)? as i64))
+            } else {
+                Some((be_u32(p, at)? as u64, be_u32(p, at + 4)? as i32 as i64))
+            }
+        })
+        .collect()
+}
+
+fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) -> io::Result<()> {
+    for s in children(r, minf, 0)? {
+        if &s.kind != b"stbl" {
+            continue;
+        }
+        let tables = children(r, &s, 0)?;
+        let mut stsd = Vec::new();
+        for d in &tables {
+            if &d.kind == b"stsd" {
+                stsd = read_payload(r, d, 512)?;
+                // fullbox(4) + entry_count(4) + size(4) + format(4) + reserved(6) + dref(2)
+                // + version/revision/vendor(8) + channelcount(2)
+                t.fourcc = stsd.get(12..16).and_then(|f| f.try_into().ok());
+                t.channels = stsd.get(32..34).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                if t.fourcc == Some(*b"alac") {
+                    t.alac_cookie = find_alac_cookie(&stsd[16.min(stsd.len())..]);
+                }
+            }
+        }
+        if t.fourcc.is_some_and(|f| crate::mov_pcm::is_pcm_fourcc(&f)) {
+            let table = |kind: &[u8; 4]| tables.iter().find(|b| &b.kind == kind);
+            let max = crate::mov_pcm::MAX_TABLE;
+            let (Some(stsz), Some(stsc)) = (table(b"stsz"), table(b"stsc")) else { continue };
+            let (offsets, co64) = match (table(b"stco"), table(b"co64")) {
+                (Some(b), _) => (b, false),
+                (None, Some(b)) => (b, true),
+                _ => continue,
+            };
+            if stsc.end - stsc.start > max || offsets.end - offsets.start > max {
+                continue;
+            }
+            let (stsz, stsc, offsets) =
+                (read_payload(r, stsz, 16)?, read_payload(r, stsc, max)?, read_payload(r, offsets, max)?);
+            t.pcm = crate::mov_pcm::layout(&stsd, &stsz, &stsc, &offsets, co64);
+        }
+    }
+    Ok(())
+}
+
+/// An `alac` box (full box, 24- or 48-byte cookie) anywhere inside the sample entry.
+fn find_alac_cookie(entry: &[u8]) -> Option<Vec<u8>> {
+    entry.windows(12).enumerate().find_map(|(i, w)| {
+        let size = u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as usize;
+        let ok = &w[4..8] == b"alac" && w[8..12] == [0; 4] && (size == 36 || size == 60);
+        ok.then(|| entry.get(i + 12..i + size).map(<[u8]>::to_vec)).flatten()
+    })
+}
+
+/// A readable codec name for a sample entry symphonia did not handle.
+pub fn codec_name(fourcc: [u8; 4]) -> String {
+    match &fourcc {
+        b"ac-3" => "ac3".into(),
+        b"ec-3" => "eac3".into(),
+        b"Opus" => "opus".into(),
+        b"alac" => "alac".into(),
+        b"dtsc" | b"dtsh" | b"dtsl" | b"dtse" => "dts".into(),
+        b"ac-4" => "ac4".into(),
+        b"mp4a" => "aac".into(),
+        other => String::from_utf8_lossy(other).trim().to_ascii_lowercase(),
+    }
+}

@@ -1,0 +1,102 @@
+//! The back half of the pipeline: mixed PCM in, through the optional resampler and LAME, into the
+//! sink; finishes by rewriting LAME's placeholder tag frame.
+
+use crate::encoder::Mp3Encoder;
+use crate::resample::Resample;
+use crate::{MediaError, Mp3Sink, Preset};
+
+/// Frames gathered before a call into the resampler or LAME (keeps per-call overhead low even for
+/// demuxers that hand out one sample per packet).
+const BLOCK: usize = 8192;
+
+pub struct Output<'s> {
+    sink: &'s mut dyn Mp3Sink,
+    encoder: Mp3Encoder,
+    resampler: Option<Resample>,
+    channels: usize,
+    /// Mixed frames at the source rate, not yet encoded.
+    pub pending: [Vec<f32>; 2],
+    tag_offset: u64,
+    pub bytes: u64,
+    pub frames_out: u64,
+    pub rate_out: u32,
+}
+
+impl<'s> Output<'s> {
+    pub fn new(
+        sink: &'s mut dyn Mp3Sink,
+        tag_offset: u64,
+        rate_in: u32,
+        channels: usize,
+        preset: Preset,
+    ) -> Result<Output<'s>, MediaError> {
+        let rate_out = crate::encoder::nearest_mp3_rate(rate_in);
+        let resampler = if rate_out != rate_in { Some(Resample::new(rate_in, rate_out, channels)?) } else { None };
+        Ok(Output {
+            sink,
+            encoder: Mp3Encoder::new(rate_out, channels, preset)?,
+            resampler,
+            channels,
+            pending: [Vec::with_capacity(BLOCK * 2), Vec::with_capacity(BLOCK * 2)],
+            tag_offset,
+            bytes: tag_offset,
+            frames_out: 0,
+            rate_out,
+        })
+    }
+
+    /// Encodes the pending frames once enough have gathered.
+    pub fn maybe_flush(&mut self) -> Result<(), MediaError> {
+        if self.pending[0].len() >= BLOCK { self.encode_pending() } else { Ok(()) }
+    }
+
+    fn encode_pending(&mut self) -> Result<(), MediaError> {
+        let Output { sink, encoder, resampler, channels, pending, bytes, frames_out, .. } = self;
+        let mut emit = |planes: &[Vec<f32>], n: usize| -> Result<(), MediaError> {
+            let right = if *channels == 2 { &planes[1][..n] } else { &planes[0][..n] };
+            let out = encoder.encode(&planes[0][..n], right)?;
+            sink.write_all(out)?;
+            *bytes += out.len() as u64;
+            *frames_out += n as u64;
+            Ok(())
+        };
+        match resampler {
+            Some(r) => r.push(&pending[..*channels], &mut emit)?,
+            None => {
+                let n = pending[0].len();
+                if n > 0 {
+                    emit(&pending[..*channels], n)?;
+                }
+            }
+        }
+        pending[0].clear();
+        pending[1].clear();
+        Ok(())
+    }
+
+    /// Encodes what is left, flushes LAME and writes the final LAME/Xing frame over the
+    /// placeholder.
+    pub fn finish(mut self) -> Result<(u64, u64, u32), MediaError> {
+        self.encode_pending()?;
+        if let Some(mut r) = self.resampler.take() {
+            let Output { sink, encoder, channels, bytes, frames_out, .. } = &mut self;
+            r.finish(&mut |planes: &[Vec<f32>], n: usize| {
+                let right = if *channels == 2 { &planes[1][..n] } else { &planes[0][..n] };
+                let out = encoder.encode(&planes[0][..n], right)?;
+                sink.write_all(out)?;
+                *bytes += out.len() as u64;
+                *frames_out += n as u64;
+                Ok(())
+            })?;
+        }
+        let tail = self.encoder.flush()?;
+        self.sink.write_all(tail)?;
+        self.bytes += tail.len() as u64;
+        let tag = self.encoder.lame_tag();
+        if !tag.is_empty() {
+            self.sink.overwrite(self.tag_offset, &tag)?;
+        }
+        self.sink.flush()?;
+        Ok((self.bytes, self.frames_out, self.rate_out))
+    }
+}

@@ -1,0 +1,224 @@
+//! The front half of the pipeline: container probing, track choice, packet loop with trimming,
+//! decode-error containment, progress and cancellation.
+
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use crate::codecs::{choose_track, codec_name, extra_data, make_decoder};
+use crate::cut;
+use crate::decode::{Block, Decoder, opus_pre_skip};
+use crate::feed::{Feed, Start};
+use crate::mov_pcm;
+use crate::mp4::{self, Mp4Info};
+use crate::tags::SourceTags;
+use crate::{MediaError, Mp3Sink, Options, Report};
+
+/// Give up after this many consecutive undecodable packets.
+const MAX_BAD_PACKETS_IN_A_ROW: u32 = 100;
+
+pub fn run(
+    mut source: Box<dyn MediaSource>,
+    sink: &mut dyn Mp3Sink,
+    options: &Options,
+    progress: &mut dyn FnMut(f32),
+    cancel: &AtomicBool,
+) -> Result<Report, MediaError> {
+    if source.is_seekable() && crate::avi::looks_like_avi(&mut source)? {
+        return crate::avi::run(source, sink, options, progress, cancel);
+    }
+    let mp4_info = inspect_mp4(&mut source)?;
+    if let Some(info) = &mp4_info {
+        if !info.has_moov {
+            return Err(MediaError::CorruptInput("MP4/MOV file without an index (moov box)".into()));
+        }
+        if !info.has_sound {
+            return Err(MediaError::NoAudioTrack);
+        }
+    }
+
+    // A cut `mdat` (32-bit size) or Matroska Segment is presented as running to the end.
+    let patch = match mp4_info.as_ref().and_then(|i| i.cut_box) {
+        Some(at) if !large_box(&mut source, at)? => Some((at, vec![0; 4])),
+        Some(_) => None,
+        None if mp4_info.is_none() && source.is_seekable() => cut::mkv_segment_patch(&mut source)?,
+        None => None,
+    };
+    let cut_container = patch.is_some();
+    let source: Box<dyn MediaSource> = match patch {
+        Some((at, bytes)) if mp4_info.is_some() => Box::new(cut::Patched::new(source, at, bytes)),
+        Some((at, bytes)) => Box::new(cut::Patched::new(source, at, bytes).forward_only()),
+        None => source,
+    };
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = options.extension.as_deref() {
+        hint.with_extension(ext);
+    }
+    let probed = catch_unwind(AssertUnwindSafe(|| {
+        symphonia::default::get_probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+    }));
+    let mut format = match probed {
+        Ok(Ok(f)) => f,
+        Ok(Err(SymError::IoError(e))) if e.kind() != ErrorKind::UnexpectedEof => return Err(MediaError::Io(e)),
+        Ok(Err(e)) => return Err(MediaError::CorruptInput(format!("not a readable media file ({e})"))),
+        Err(_) => return Err(MediaError::CorruptInput("not a readable media file".into())),
+    };
+
+    let track = choose_track(format.tracks(), mp4_info.as_ref())?;
+    let track_id = track.id;
+    let codec = track.codec_params.as_ref().and_then(|p| p.audio()).map(|p| p.codec);
+    let source_codec = codec.map(|c| codec_name(c, mp4_info.as_ref())).unwrap_or_else(|| "unknown".into());
+    if let Some(layout) = mp4_info.as_ref().and_then(|i| i.pcm.as_ref()).filter(|_| source_codec == "pcm") {
+        let start = Start {
+            id3: id3_tag(format.as_mut(), track_id, options)?,
+            skip: trim(mp4_info.as_ref(), layout.rate).0,
+            limit: trim(mp4_info.as_ref(), layout.rate).1,
+        };
+        let mut feed = Feed::new(sink, options.preset);
+        progress(0.0);
+        let cut = mov_pcm::pump(&mut format.into_inner(), layout, &mut feed, start, progress, cancel)?;
+        let written = feed.finish()?;
+        progress(1.0);
+        return Ok(written.report(cut || mp4_info.as_ref().is_some_and(|i| i.truncated), source_codec));
+    }
+    let mut decoder = make_decoder(&track, &source_codec, mp4_info.as_ref())?;
+    // Opus's encoder delay; symphonia's own decoders trim theirs from packet side data.
+    let pre_skip = match decoder {
+        Decoder::Opus(_) => u64::from(track.delay.or_else(|| opus_pre_skip(extra_data(&track))).unwrap_or(0)),
+        Decoder::Symphonia(_) => 0,
+    };
+    let expected_frames = track.num_frames;
+    let progress_total = track.duration.map(|d| d.get()).filter(|d| *d > 0);
+
+    let mut state = LoopState::default();
+    let mut reached_limit = false;
+    let mut feed = Feed::new(sink, options.preset);
+    let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut last_progress = 0.0f32;
+    progress(0.0);
+
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(MediaError::Cancelled);
+        }
+        let packet = match catch_unwind(AssertUnwindSafe(|| format.next_packet())) {
+            Ok(Ok(Some(p))) => p,
+            Ok(Ok(None)) | Ok(Err(SymError::ResetRequired)) => break,
+            Ok(Err(SymError::IoError(e))) if e.kind() != ErrorKind::UnexpectedEof => return Err(MediaError::Io(e)),
+            Ok(Err(e)) => {
+                if feed.decoded == 0 {
+                    return Err(MediaError::CorruptInput(format!("cannot read the audio stream ({e})")));
+                }
+                state.ended_early = true;
+                break;
+            }
+            Err(_) => {
+                state.ended_early = true;
+                break;
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        if let Some(total) = progress_total {
+            let p = (packet.pts.get().max(0) as f64 / total as f64).clamp(0.0, 1.0) as f32;
+            if p >= last_progress + 0.01 {
+                last_progress = p;
+                progress(p);
+            }
+        }
+
+        let decoded = catch_unwind(AssertUnwindSafe(|| decoder.decode(&packet, &mut planes)));
+        let Block { frames, rate, channels } = match decoded {
+            Ok(Ok(d)) => d,
+            Ok(Err(SymError::Unsupported(what))) if feed.decoded == 0 => {
+                return Err(MediaError::UnsupportedCodec { codec: format!("{source_codec} ({what})") });
+            }
+            Ok(Err(_)) | Err(_) => {
+                if feed.decoded == 0 && state.bad_in_a_row == 0 {
+                    decoder.reset();
+                }
+                state.bad_in_a_row += 1;
+                if state.bad_in_a_row > MAX_BAD_PACKETS_IN_A_ROW {
+                    if feed.decoded == 0 {
+                        return Err(MediaError::CorruptInput("no audio packet could be decoded".into()));
+                    }
+                    state.ended_early = true;
+                    break;
+                }
+                continue;
+            }
+        };
+        state.bad_in_a_row = 0;
+        let more = feed.push(&planes, frames, rate, &channels, |rate| {
+            let id3 = id3_tag(format.as_mut(), track_id, options)?;
+            let (skip, limit) = trim(mp4_info.as_ref(), rate);
+            Ok(Start { id3, skip: skip + pre_skip, limit })
+        })?;
+        if !more {
+            reached_limit = true;
+            break;
+        }
+    }
+
+    let decoded = feed.decoded;
+    let written = feed.finish()?;
+    // Fewer frames than the container's index promises (a demuxer may just stop at a cut).
+    let short_of_index = !reached_limit && expected_frames.is_some_and(|n| decoded + 2048 < n);
+    let truncated = cut_container
+        || mp4_info.as_ref().is_some_and(|i| i.truncated)
+        || short_of_index
+        || (state.ended_early && expected_frames.is_none());
+    progress(1.0);
+    Ok(written.report(truncated, source_codec))
+}
+
+#[derive(Default)]
+struct LoopState {
+    bad_in_a_row: u32,
+    ended_early: bool,
+}
+
+fn id3_tag(format: &mut dyn FormatReader, track_id: u32, options: &Options) -> Result<Vec<u8>, MediaError> {
+    SourceTags::read(format, track_id)
+        .to_id3(&options.fallback_title)
+        .map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))
+}
+
+/// Frames to drop at the start (encoder priming) and to keep, from the MP4 edit list.
+fn trim(mp4: Option<&Mp4Info>, rate: u32) -> (u64, Option<u64>) {
+    let Some((info, ts)) = mp4.and_then(|i| Some((i, i.timescale.filter(|t| *t > 0)?))) else {
+        return (0, None);
+    };
+    let to_rate = |v: u64| (v as u128 * rate as u128 / ts as u128) as u64;
+    (info.edit_start.map(to_rate).unwrap_or(0), info.edit_duration.map(to_rate))
+}
+
+fn inspect_mp4(source: &mut Box<dyn MediaSource>) -> Result<Option<Mp4Info>, MediaError> {
+    if !source.is_seekable() || !mp4::looks_like_mp4(source)? {
+        return Ok(None);
+    }
+    let info = match mp4::scan(source) {
+        Ok(info) => Some(info),
+        Err(e) if e.kind() == ErrorKind::InvalidData || e.kind() == ErrorKind::UnexpectedEof => None,
+        Err(e) => return Err(MediaError::Io(e)),
+    };
+    source.seek(SeekFrom::Start(0))?;
+    Ok(info)
+}
+
+/// Whether the box at `at` uses a 64-bit size (size field 1), which `Patched` does not handle.
+fn large_box(source: &mut Box<dyn MediaSource>, at: u64) -> Result<bool, MediaError> {
+    source.seek(SeekFrom::Start(at))?;
+    let mut size = [0u8; 4];
+    source.read_exact(&mut size)?;
+    source.seek(SeekFrom::Start(0))?;
+    Ok(u32::from_be_bytes(size) == 1)
+}

@@ -1,0 +1,135 @@
+//! Streaming sample-rate conversion (rubato's FFT resampler) for rates MP3 cannot carry.
+//! Output is trimmed of the resampler's delay and cut to `input × ratio` frames, so the
+//! duration is preserved exactly.
+
+use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+use rubato::{Fft, FixedSync, Resampler};
+
+use crate::MediaError;
+
+const CHUNK: usize = 1024;
+
+/// Receives each block of resampled planes and its frame count.
+pub type Emit<'a> = dyn FnMut(&[Vec<f32>], usize) -> Result<(), MediaError> + 'a;
+
+pub struct Resample {
+    inner: Fft<f32>,
+    rate_in: u64,
+    rate_out: u64,
+    channels: usize,
+    pending: Vec<Vec<f32>>,
+    out: Vec<Vec<f32>>,
+    to_skip: usize,
+    in_total: u64,
+    out_total: u64,
+}
+
+fn err(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Encoder(format!("resampler: {e}"))
+}
+
+impl Resample {
+    pub fn new(rate_in: u32, rate_out: u32, channels: usize) -> Result<Resample, MediaError> {
+        let inner = Fft::<f32>::new(rate_in as usize, rate_out as usize, CHUNK, channels, FixedSync::Input)
+            .map_err(err)?;
+        let to_skip = inner.output_delay();
+        let max_out = inner.output_frames_max();
+        Ok(Resample {
+            inner,
+            rate_in: rate_in as u64,
+            rate_out: rate_out as u64,
+            channels,
+            pending: vec![Vec::with_capacity(CHUNK * 2); channels],
+            out: vec![vec![0.0; max_out]; channels],
+            to_skip,
+            in_total: 0,
+            out_total: 0,
+        })
+    }
+
+    /// Feeds frames; calls `emit` with each block of resampled planes.
+    pub fn push(
+        &mut self,
+        input: &[Vec<f32>],
+        emit: &mut Emit<'_>,
+    ) -> Result<(), MediaError> {
+        for (p, i) in self.pending.iter_mut().zip(input) {
+            p.extend_from_slice(i);
+        }
+        self.in_total += input.first().map_or(0, |c| c.len() as u64);
+        self.drain(false, emit)
+    }
+
+    /// Pads with silence until every input frame has come out, then stops at the exact length.
+    pub fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), MediaError> {
+        self.drain(true, emit)
+    }
+
+    fn expected_out(&self) -> u64 {
+        (self.in_total * self.rate_out + self.rate_in / 2) / self.rate_in
+    }
+
+    fn drain(
+        &mut self,
+        flushing: bool,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), MediaError> {
+        loop {
+            let need = self.inner.input_frames_next();
+            if self.pending[0].len() < need {
+                if !flushing || self.out_total >= self.expected_out() {
+                    return Ok(());
+                }
+                for p in &mut self.pending {
+                    p.resize(need, 0.0);
+                }
+            }
+            let input = SequentialSliceOfVecs::new(&self.pending, self.channels, need).map_err(err)?;
+            let frames_out = self.out[0].len();
+            let mut output = SequentialSliceOfVecs::new_mut(&mut self.out, self.channels, frames_out).map_err(err)?;
+            let (used, produced) = self.inner.process_into_buffer(&input, &mut output, None).map_err(err)?;
+            for p in &mut self.pending {
+                p.drain(..used);
+            }
+            let skip = self.to_skip.min(produced);
+            self.to_skip -= skip;
+            let mut avail = produced - skip;
+            if flushing {
+                avail = avail.min(self.expected_out().saturating_sub(self.out_total) as usize);
+            }
+            if avail > 0 {
+                if skip > 0 {
+                    for c in &mut self.out {
+                        c.copy_within(skip..skip + avail, 0);
+                    }
+                }
+                self.out_total += avail as u64;
+                emit(&self.out, avail)?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_duration_exact_when_downsampling_96k_to_48k() {
+        let mut r = Resample::new(96000, 48000, 2).unwrap();
+        let mut total = 0usize;
+        let tone: Vec<f32> = (0..9600).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+        let mut peak = 0.0f32;
+        let mut emit = |out: &[Vec<f32>], n: usize| {
+            total += n;
+            peak = out[0][..n].iter().fold(peak, |p, s| p.max(s.abs()));
+            Ok(())
+        };
+        for _ in 0..10 {
+            r.push(&[tone.clone(), tone.clone()], &mut emit).unwrap();
+        }
+        r.finish(&mut emit).unwrap();
+        assert_eq!(total, 48000);
+        assert!(peak > 0.4 && peak < 0.6, "the tone survives: {peak}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the conversion engine: each test makes a short fixture with ffmpeg,
+//! converts it and checks the MP3 with ffmpeg/ffprobe. ffmpeg and ffprobe must be on PATH
+//! (`apt-get install ffmpeg`); without them these tests fail, they never skip.
+
+mod errors;
+mod features;
+mod formats;
+mod support;
