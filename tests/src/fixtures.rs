@@ -81,13 +81,21 @@ pub fn audio_duration(path: &Path) -> f64 {
 }
 
 /// Asserts that `path` is an MP3 that decodes with no errors and lasts `seconds` within one
-/// MP3 frame (1152 samples at 44.1 kHz = 26 ms).
+/// MP3 frame (1152 samples). The length is what ffmpeg decodes, which honours the LAME tag's
+/// encoder delay and padding; ffprobe's MP3 duration would include them.
 pub fn assert_mp3(path: &Path, seconds: f64) {
-    let output = run("ffmpeg", &["-v", "error", "-i", path.to_str().unwrap_or_default(), "-f", "null", "-"]);
-    assert!(output.stderr.is_empty(), "decoding {} printed errors: {}", path.display(), String::from_utf8_lossy(&output.stderr));
-    let format =
-        run("ffprobe", &["-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", path.to_str().unwrap_or_default()]);
+    let file = path.to_str().unwrap_or_default();
+    let format = run("ffprobe", &["-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", file]);
     assert_eq!(String::from_utf8_lossy(&format.stdout).trim(), "mp3", "{} is not an MP3", path.display());
-    let duration = audio_duration(path);
-    assert!((duration - seconds).abs() <= 1152.0 / 44100.0, "{} lasts {duration} s, expected {seconds} s", path.display());
+    let rate = run("ffprobe", &["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate", "-of", "csv=p=0", file]);
+    let rate: f64 = String::from_utf8_lossy(&rate.stdout).trim().parse().expect("sample rate");
+    let decoded = run("ffmpeg", &["-v", "error", "-nostdin", "-i", file, "-f", "s16le", "-ac", "1", "-"]);
+    assert!(decoded.stderr.is_empty(), "decoding {} printed errors: {}", path.display(), String::from_utf8_lossy(&decoded.stderr));
+    let samples = decoded.stdout.len() as f64 / 2.0;
+    let expected = seconds * rate;
+    assert!(
+        (samples - expected).abs() <= 1152.0,
+        "{} has {samples} samples, expected {expected} ({seconds} s at {rate} Hz)",
+        path.display()
+    );
 }

@@ -4,9 +4,13 @@
 //! - [`run`]: one job, idempotent: the MP3's id is the job's id and it becomes visible only
 //!   when complete, so a re-run replaces rather than duplicates it.
 //! - [`worker`]: the bounded worker pool of the embedded platform, fed by the job store.
+//! - [`events`]: `POST /`, the CloudEvents entry point a Knative Trigger delivers to.
 
+pub mod events;
 pub mod run;
 pub mod worker;
+
+pub use events::router;
 
 use std::sync::Arc;
 

@@ -7,13 +7,20 @@ use std::time::{Duration, Instant};
 use platform::blob_store::{BlobError, BlobMeta, Bucket};
 use platform::event_bus::Event;
 use platform::http::metrics;
-use platform::model::{ConversionFailed, Job, JobError, Mp3Converted, event_types};
+use platform::model::{ConversionFailed, Job, JobError, JobStatus, Mp3Converted, event_types};
 use tokio::sync::watch;
 
 use crate::ConvertState;
 
 /// After this many starts a job is failed instead of retried (a crash loop protection).
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// How long a claimed job stays ours without a sign of life; progress reports renew it. A
+/// converter that dies loses its job to the next delivery once this has passed.
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// Progress is written (renewing the lease) at least this often while converting.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// How a run ended.
 #[derive(Debug)]
@@ -26,7 +33,8 @@ pub enum Outcome {
 }
 
 /// Converts `job` (already claimed: status `processing`) and records the outcome in the job
-/// store and on the event bus. `cancel` stops the conversion between packets.
+/// store. `cancel` stops the conversion between packets. Announcing the outcome is the
+/// caller's: see [`outcome_event`].
 pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Outcome {
     let started = Instant::now();
     let outcome = if job.attempts > MAX_ATTEMPTS {
@@ -47,7 +55,7 @@ pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -
                 duration_ms: report.duration_ms,
                 bytes: report.bytes,
             };
-            match state.jobs.succeed(&job.job_id, &converted.mp3_id).await {
+            match state.jobs.succeed(&job.job_id, &converted.mp3_id, converted.duration_ms, converted.bytes).await {
                 Ok(_) => {
                     metrics::add(&metrics::JOBS_SUCCEEDED, 1);
                     Outcome::Succeeded(converted)
@@ -74,17 +82,46 @@ pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -
         }
     };
     metrics::add(&metrics::CONVERSION_MILLIS, started.elapsed().as_millis() as u64);
-    let event = match &outcome {
-        Outcome::Succeeded(data) => Some(Event::new(&state.event_source, event_types::MP3_CONVERTED, &job.job_id, data)),
-        Outcome::Failed(data) => Some(Event::new(&state.event_source, event_types::CONVERSION_FAILED, &job.job_id, data)),
-        Outcome::Retry(_) => None,
-    };
-    if let Some(event) = event
-        && let Err(e) = state.events.publish(event).await
-    {
-        tracing::warn!(job_id = %job.job_id, error = %e, "could not announce the job's outcome");
-    }
     outcome
+}
+
+/// The event that announces a finished job; `None` for [`Outcome::Retry`]. Its id is derived
+/// from the job, so announcing the same outcome twice yields the same event (consumers
+/// de-duplicate on `source` + `id`).
+pub fn outcome_event(source: &str, outcome: &Outcome) -> Option<Event> {
+    let (ty, job_id, data) = match outcome {
+        Outcome::Succeeded(data) => (event_types::MP3_CONVERTED, &data.job_id, serde_json::to_value(data)),
+        Outcome::Failed(data) => (event_types::CONVERSION_FAILED, &data.job_id, serde_json::to_value(data)),
+        Outcome::Retry(_) => return None,
+    };
+    let mut event = Event::new(source, ty, job_id, &data.unwrap_or_default());
+    event.id = format!("{job_id}.{}", ty.rsplit('.').next().unwrap_or(ty));
+    Some(event)
+}
+
+/// The outcome recorded for a job that has finished; `None` while it has not.
+pub fn finished_outcome(job: &Job) -> Option<Outcome> {
+    match job.status {
+        JobStatus::Succeeded => Some(Outcome::Succeeded(Mp3Converted {
+            job_id: job.job_id.clone(),
+            video_id: job.video_id.clone(),
+            mp3_id: job.mp3_id.clone().unwrap_or_else(|| mp3_id(job)),
+            owner_id: job.owner_id.clone(),
+            duration_ms: job.duration_ms.unwrap_or_default(),
+            bytes: job.bytes.unwrap_or_default(),
+        })),
+        JobStatus::Failed => {
+            let error = job.error.clone().unwrap_or(JobError { code: "internal".into(), message: String::new() });
+            Some(Outcome::Failed(ConversionFailed {
+                job_id: job.job_id.clone(),
+                video_id: job.video_id.clone(),
+                owner_id: job.owner_id.clone(),
+                code: error.code,
+                message: error.message,
+            }))
+        }
+        JobStatus::Queued | JobStatus::Processing => None,
+    }
 }
 
 /// The MP3 of a job has the job's id: a re-run replaces it instead of storing a second one.
@@ -157,14 +194,20 @@ impl From<BlobError> for RunError {
     }
 }
 
-/// Writes progress to the job store at most every half second.
+/// Writes progress to the job store when it has moved by 1% (at most twice a second), and
+/// at least every [`HEARTBEAT`] to keep the job's lease.
 async fn report_progress(state: ConvertState, job_id: String, mut progress: watch::Receiver<f32>) {
     let mut last_written = 0f32;
-    while progress.changed().await.is_ok() {
+    let mut last_write = Instant::now();
+    loop {
+        tokio::select! {
+            changed = progress.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(HEARTBEAT) => {},
+        }
         let p = *progress.borrow_and_update();
-        if p - last_written >= 0.01 {
-            if state.jobs.set_progress(&job_id, p).await.is_ok() {
-                last_written = p;
+        if p - last_written >= 0.01 || last_write.elapsed() >= HEARTBEAT {
+            if state.jobs.set_progress(&job_id, p, LEASE).await.is_ok() {
+                (last_written, last_write) = (p, Instant::now());
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::ConvertState;
-use crate::run::{Outcome, run_job};
+use crate::run::{LEASE, Outcome, outcome_event, run_job};
 
 /// How often an idle worker looks at the queue even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(2);
@@ -74,7 +74,7 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
         if shutdown.is_cancelled() {
             return;
         }
-        let job = match state.jobs.claim_next().await {
+        let job = match state.jobs.claim_next(LEASE).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::warn!(worker, error = %e, "cannot read the job queue");
@@ -100,6 +100,11 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
                 run.await
             }
         };
+        if let Some(event) = outcome_event(&state.event_source, &outcome)
+            && let Err(e) = state.events.publish(event).await
+        {
+            tracing::warn!(parent: &span, error = %e, "could not announce the job's outcome");
+        }
         match outcome {
             Outcome::Succeeded(done) => {
                 tracing::info!(parent: &span, mp3_id = %done.mp3_id, duration_ms = done.duration_ms, "job succeeded")

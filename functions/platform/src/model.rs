@@ -62,6 +62,12 @@ pub struct Job {
     pub progress: f32,
     pub mp3_id: Option<String>,
     pub error: Option<JobError>,
+    /// Of the MP3, once succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Size of the MP3, once succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     /// How many times a worker has started this job (a re-run after a crash counts).
     #[serde(skip)]
     pub attempts: u32,

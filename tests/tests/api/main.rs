@@ -1,6 +1,7 @@
 //! The HTTP API of contract §1 and §2, route by route, against the platform in-process.
 
 mod auth;
+mod convert_events;
 mod download;
 mod health;
 mod upload;

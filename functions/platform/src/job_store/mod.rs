@@ -5,9 +5,23 @@
 
 pub mod sqlite;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::model::{Job, JobError, NewJob};
+
+/// What [`JobStore::claim`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// The job is now `processing`, leased to the caller.
+    Claimed(Job),
+    /// Another converter holds a live lease on it.
+    Busy(Job),
+    /// It has already `succeeded` or `failed`.
+    Finished(Job),
+    NotFound,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobStoreError {
@@ -31,16 +45,21 @@ pub trait JobStore: Send + Sync {
     /// The owner's jobs, newest first.
     async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError>;
 
-    /// Atomically moves the oldest `queued` job to `processing` (counting the attempt) and
-    /// returns it; `None` when nothing is queued. Two callers never get the same job.
-    async fn claim_next(&self) -> Result<Option<Job>, JobStoreError>;
+    /// Atomically moves the oldest `queued` job to `processing` (counting the attempt, leased
+    /// for `lease`) and returns it; `None` when nothing is queued. Two callers never get the
+    /// same job.
+    async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError>;
 
-    /// Records progress (0.0–1.0) of a `processing` job.
-    async fn set_progress(&self, job_id: &str, progress: f32) -> Result<(), JobStoreError>;
+    /// Atomically takes this job for the caller for `lease` (counting the attempt): a
+    /// `queued` job, or a `processing` one whose lease has expired (its converter died).
+    async fn claim(&self, job_id: &str, lease: Duration) -> Result<Claim, JobStoreError>;
+
+    /// Records progress (0.0–1.0) of a `processing` job and extends its lease by `lease`.
+    async fn set_progress(&self, job_id: &str, progress: f32, lease: Duration) -> Result<(), JobStoreError>;
 
     /// `processing` → `succeeded`. Returns false (and changes nothing) if the job was not
     /// `processing`, so a job succeeds at most once.
-    async fn succeed(&self, job_id: &str, mp3_id: &str) -> Result<bool, JobStoreError>;
+    async fn succeed(&self, job_id: &str, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError>;
 
     /// `queued`/`processing` → `failed`. Returns false if the job had already finished.
     async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError>;

@@ -1,12 +1,14 @@
 //! Jobs in the embedded SQLite database.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{JobStore, JobStoreError};
+use super::{Claim, JobStore, JobStoreError};
 use crate::model::{Job, JobError, JobStatus, NewJob};
 
 pub struct SqliteJobStore {
@@ -20,7 +22,7 @@ impl SqliteJobStore {
 }
 
 const COLUMNS: &str = "job_id, video_id, owner_id, filename, preset, status, progress, mp3_id, \
-                       error_code, error_message, attempts, created_at, updated_at";
+                       error_code, error_message, attempts, created_at, updated_at, duration_ms, bytes";
 
 fn unavailable(e: impl Into<anyhow::Error>) -> JobStoreError {
     JobStoreError::Unavailable(e.into())
@@ -28,6 +30,15 @@ fn unavailable(e: impl Into<anyhow::Error>) -> JobStoreError {
 
 fn now() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+/// The end of a lease taken now, in unix milliseconds.
+fn lease_end(lease: Duration) -> i64 {
+    now_ms() + lease.as_millis() as i64
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, JobStoreError> {
@@ -49,6 +60,8 @@ fn job_from_row(row: &SqliteRow) -> Result<Job, JobStoreError> {
         mp3_id: row.get("mp3_id"),
         error: error_code.map(|code| JobError { code, message: error_message.unwrap_or_default() }),
         attempts: row.get::<i64, _>("attempts") as u32,
+        duration_ms: row.get::<Option<i64>, _>("duration_ms").map(|v| v as u64),
+        bytes: row.get::<Option<i64>, _>("bytes").map(|v| v as u64),
         created_at: parse_time(row.get("created_at"))?,
         updated_at: parse_time(row.get("updated_at"))?,
     })
@@ -105,19 +118,45 @@ impl JobStore for SqliteJobStore {
         rows.iter().map(job_from_row).collect()
     }
 
-    async fn claim_next(&self) -> Result<Option<Job>, JobStoreError> {
+    async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError> {
         let sql = format!(
-            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ? \
+            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ?, lease_until = ? \
              WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) \
              RETURNING {COLUMNS}"
         );
-        self.fetch_one(&sql, &now()).await
+        let row = sqlx::query(&sql).bind(now()).bind(lease_end(lease)).fetch_optional(&self.pool).await.map_err(unavailable)?;
+        row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn set_progress(&self, job_id: &str, progress: f32) -> Result<(), JobStoreError> {
-        sqlx::query("UPDATE jobs SET progress = ?, updated_at = ? WHERE job_id = ? AND status = 'processing'")
+    async fn claim(&self, job_id: &str, lease: Duration) -> Result<Claim, JobStoreError> {
+        let sql = format!(
+            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ?, lease_until = ? \
+             WHERE job_id = ? AND (status = 'queued' OR (status = 'processing' AND COALESCE(lease_until, 0) < ?)) \
+             RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now())
+            .bind(lease_end(lease))
+            .bind(job_id)
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if let Some(row) = row {
+            return Ok(Claim::Claimed(job_from_row(&row)?));
+        }
+        Ok(match self.get(job_id).await? {
+            None => Claim::NotFound,
+            Some(job) if matches!(job.status, JobStatus::Succeeded | JobStatus::Failed) => Claim::Finished(job),
+            Some(job) => Claim::Busy(job),
+        })
+    }
+
+    async fn set_progress(&self, job_id: &str, progress: f32, lease: Duration) -> Result<(), JobStoreError> {
+        sqlx::query("UPDATE jobs SET progress = ?, updated_at = ?, lease_until = ? WHERE job_id = ? AND status = 'processing'")
             .bind(f64::from(progress.clamp(0.0, 1.0)))
             .bind(now())
+            .bind(lease_end(lease))
             .bind(job_id)
             .execute(&self.pool)
             .await
@@ -125,12 +164,14 @@ impl JobStore for SqliteJobStore {
         Ok(())
     }
 
-    async fn succeed(&self, job_id: &str, mp3_id: &str) -> Result<bool, JobStoreError> {
+    async fn succeed(&self, job_id: &str, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET status = 'succeeded', progress = 1, mp3_id = ?, updated_at = ? \
-             WHERE job_id = ? AND status = 'processing'",
+            "UPDATE jobs SET status = 'succeeded', progress = 1, mp3_id = ?, duration_ms = ?, bytes = ?, updated_at = ?, \
+             lease_until = NULL WHERE job_id = ? AND status = 'processing'",
         )
         .bind(mp3_id)
+        .bind(duration_ms as i64)
+        .bind(bytes as i64)
         .bind(now())
         .bind(job_id)
         .execute(&self.pool)
@@ -141,7 +182,7 @@ impl JobStore for SqliteJobStore {
 
     async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, updated_at = ? \
+            "UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, updated_at = ?, lease_until = NULL \
              WHERE job_id = ? AND status IN ('queued', 'processing')",
         )
         .bind(&error.code)
@@ -155,7 +196,7 @@ impl JobStore for SqliteJobStore {
     }
 
     async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError> {
-        sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ? WHERE job_id = ? AND status = 'processing'")
+        sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ?, lease_until = NULL WHERE job_id = ? AND status = 'processing'")
             .bind(now())
             .bind(job_id)
             .execute(&self.pool)
@@ -165,11 +206,12 @@ impl JobStore for SqliteJobStore {
     }
 
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError> {
-        let result = sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ? WHERE status = 'processing'")
-            .bind(now())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let result =
+            sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ?, lease_until = NULL WHERE status = 'processing'")
+                .bind(now())
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
         Ok(result.rows_affected())
     }
 }

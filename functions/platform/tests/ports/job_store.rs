@@ -1,8 +1,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use platform::job_store::sqlite::SqliteJobStore;
-use platform::job_store::{JobStore, JobStoreError};
+use platform::job_store::{Claim, JobStore, JobStoreError};
+
+const LEASE: Duration = Duration::from_secs(60);
 use platform::model::{JobError, JobStatus, NewJob};
 
 fn new_job(owner: &str, key: Option<&str>) -> NewJob {
@@ -19,28 +22,47 @@ fn new_job(owner: &str, key: Option<&str>) -> NewJob {
 async fn lifecycle(store: &dyn JobStore) {
     let job = store.create(&new_job("o", None)).await.unwrap();
     assert_eq!(job.status, JobStatus::Queued);
-    let claimed = store.claim_next().await.unwrap().unwrap();
+    let claimed = store.claim_next(LEASE).await.unwrap().unwrap();
     assert_eq!((claimed.job_id.as_str(), claimed.status, claimed.attempts), (job.job_id.as_str(), JobStatus::Processing, 1));
-    assert!(store.claim_next().await.unwrap().is_none(), "a processing job was claimed twice");
-    store.set_progress(&job.job_id, 0.5).await.unwrap();
+    assert!(store.claim_next(LEASE).await.unwrap().is_none(), "a processing job was claimed twice");
+    store.set_progress(&job.job_id, 0.5, LEASE).await.unwrap();
     assert_eq!(store.get(&job.job_id).await.unwrap().unwrap().progress, 0.5);
-    assert!(store.succeed(&job.job_id, "mp3").await.unwrap());
-    assert!(!store.succeed(&job.job_id, "mp3").await.unwrap(), "succeeded twice");
+    assert!(store.succeed(&job.job_id, "mp3", 1000, 2000).await.unwrap());
+    assert!(!store.succeed(&job.job_id, "mp3", 1000, 2000).await.unwrap(), "succeeded twice");
     assert!(!store.fail(&job.job_id, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
     let done = store.get(&job.job_id).await.unwrap().unwrap();
     assert_eq!((done.status, done.mp3_id.as_deref(), done.progress), (JobStatus::Succeeded, Some("mp3"), 1.0));
+    assert_eq!((done.duration_ms, done.bytes), (Some(1000), Some(2000)));
+}
+
+async fn claim_by_id_respects_live_leases(store: &dyn JobStore) {
+    let job = store.create(&new_job("o", None)).await.unwrap();
+    assert!(matches!(store.claim("nope", LEASE).await.unwrap(), Claim::NotFound));
+    let Claim::Claimed(first) = store.claim(&job.job_id, LEASE).await.unwrap() else { panic!("queued job not claimed") };
+    assert_eq!(first.attempts, 1);
+    assert!(matches!(store.claim(&job.job_id, LEASE).await.unwrap(), Claim::Busy(_)), "a live lease was taken over");
+    // The holder renews with a lease that is already over, as if it had died long ago.
+    store.set_progress(&job.job_id, 0.1, Duration::ZERO).await.unwrap();
+    let expired = tokio::time::Instant::now() + Duration::from_millis(5);
+    while tokio::time::Instant::now() < expired {
+        tokio::task::yield_now().await;
+    }
+    let Claim::Claimed(second) = store.claim(&job.job_id, LEASE).await.unwrap() else { panic!("expired lease not taken over") };
+    assert_eq!(second.attempts, 2);
+    assert!(store.succeed(&job.job_id, "mp3", 1, 1).await.unwrap());
+    assert!(matches!(store.claim(&job.job_id, LEASE).await.unwrap(), Claim::Finished(_)));
 }
 
 async fn oldest_first_and_requeue(store: &dyn JobStore) {
     let a = store.create(&new_job("o", None)).await.unwrap();
     let b = store.create(&new_job("o", None)).await.unwrap();
-    assert_eq!(store.claim_next().await.unwrap().unwrap().job_id, a.job_id);
+    assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, a.job_id);
     assert_eq!(store.requeue_all_processing().await.unwrap(), 1);
-    let again = store.claim_next().await.unwrap().unwrap();
+    let again = store.claim_next(LEASE).await.unwrap().unwrap();
     assert_eq!((again.job_id.as_str(), again.attempts), (a.job_id.as_str(), 2));
     store.requeue(&a.job_id).await.unwrap();
-    assert_eq!(store.claim_next().await.unwrap().unwrap().job_id, a.job_id);
-    assert_eq!(store.claim_next().await.unwrap().unwrap().job_id, b.job_id);
+    assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, a.job_id);
+    assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, b.job_id);
     let listed: Vec<String> = store.list_for_owner("o").await.unwrap().into_iter().map(|j| j.job_id).collect();
     assert_eq!(listed, [b.job_id, a.job_id], "newest first");
     assert!(store.list_for_owner("someone else").await.unwrap().is_empty());
@@ -63,7 +85,7 @@ async fn concurrent_claims_never_share_a_job(store: Arc<dyn JobStore>) {
             let store = store.clone();
             tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(job) = store.claim_next().await.unwrap() {
+                while let Some(job) = store.claim_next(LEASE).await.unwrap() {
                     mine.push(job.job_id);
                 }
                 mine
@@ -88,6 +110,12 @@ async fn sqlite_store() -> (tempfile::TempDir, Arc<SqliteJobStore>) {
 async fn sqlite_lifecycle() {
     let (_dir, store) = sqlite_store().await;
     lifecycle(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_claim_by_id_respects_live_leases() {
+    let (_dir, store) = sqlite_store().await;
+    claim_by_id_respects_live_leases(store.as_ref()).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,128 @@
+//! `POST /`: the convert function as a CloudEvents sink (contract §3), as a Knative Trigger
+//! delivers `mp3convert.video.uploaded` (binary or structured mode).
+//!
+//! Delivery is at-least-once, also concurrently: the job is claimed under a lease, so one
+//! delivery converts while a duplicate waits for its outcome, and every delivery gets the
+//! same reply event (same id). 5xx only when trying again can help.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use cloudevents::{AttributesReader, Data, EventBuilder, EventBuilderV10};
+use platform::event_bus::Event;
+use platform::http::AppError;
+use platform::job_store::{Claim, JobStoreError};
+use platform::model::{NewJob, VideoUploaded, event_types};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::ConvertState;
+use crate::run::{LEASE, Outcome, finished_outcome, outcome_event, run_job};
+
+/// How long a duplicate delivery waits for the delivery that holds the job.
+const WAIT_FOR_HOLDER: Duration = Duration::from_secs(280);
+
+pub fn router(state: ConvertState) -> Router {
+    Router::new().route("/", post(receive)).with_state(state)
+}
+
+async fn receive(State(state): State<ConvertState>, event: cloudevents::Event) -> Result<cloudevents::Event, AppError> {
+    if event.ty() != event_types::VIDEO_UPLOADED {
+        return Err(AppError::bad_request(
+            "unexpected_event_type",
+            format!("this function takes {}, not {}", event_types::VIDEO_UPLOADED, event.ty()),
+        ));
+    }
+    let data: VideoUploaded = parse_data(event.data())?;
+    let job_id = data.job_id.clone().unwrap_or_else(|| job_id_for(event.source().as_str(), event.id()));
+    tracing::info!(ce_id = event.id(), ce_source = %event.source(), job_id, "video.uploaded received");
+    ensure_job(&state, &job_id, &data).await?;
+    let outcome = convert_once(&state, &job_id).await?;
+    let reply = outcome_event(&state.event_source, &outcome).ok_or_else(|| AppError::internal(anyhow::anyhow!("no reply for a retry")))?;
+    to_cloudevent(reply)
+}
+
+fn parse_data(data: Option<&Data>) -> Result<VideoUploaded, AppError> {
+    let parsed = match data {
+        Some(Data::Json(value)) => serde_json::from_value(value.clone()),
+        Some(Data::Binary(bytes)) => serde_json::from_slice(bytes),
+        Some(Data::String(text)) => serde_json::from_str(text),
+        None => return Err(AppError::bad_request("invalid_event_data", "the event has no data")),
+    };
+    parsed.map_err(|e| AppError::bad_request("invalid_event_data", format!("the event data is not video.uploaded data: {e}")))
+}
+
+/// An event from another system carries no job id: derive one from the event's identity, so
+/// every delivery of that event maps to the same job.
+pub fn job_id_for(source: &str, id: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{source}\n{id}").as_bytes()).simple().to_string()
+}
+
+async fn ensure_job(state: &ConvertState, job_id: &str, data: &VideoUploaded) -> Result<(), AppError> {
+    let existing = match state.jobs.get(job_id).await.map_err(AppError::unavailable)? {
+        Some(job) => job,
+        None => {
+            let new_job = NewJob {
+                job_id: job_id.to_owned(),
+                video_id: data.video_id.clone(),
+                owner_id: data.owner_id.clone(),
+                filename: data.filename.clone(),
+                preset: data.preset.clone(),
+                idempotency_key: None,
+            };
+            match state.jobs.create(&new_job).await {
+                Ok(job) => job,
+                Err(JobStoreError::Duplicate) => {
+                    state.jobs.get(job_id).await.map_err(AppError::unavailable)?.ok_or_else(|| AppError::not_found("job"))?
+                }
+                Err(e) => return Err(AppError::unavailable(e)),
+            }
+        }
+    };
+    if existing.video_id != data.video_id || existing.owner_id != data.owner_id {
+        return Err(AppError::bad_request("job_mismatch", "the event's video or owner differs from its job's"));
+    }
+    Ok(())
+}
+
+/// Claims and converts the job, or waits for whoever holds it; finished jobs replay their outcome.
+async fn convert_once(state: &ConvertState, job_id: &str) -> Result<Outcome, AppError> {
+    let deadline = Instant::now() + WAIT_FOR_HOLDER;
+    loop {
+        match state.jobs.claim(job_id, LEASE).await.map_err(AppError::unavailable)? {
+            Claim::Claimed(job) => {
+                return match run_job(state, &job, Arc::new(AtomicBool::new(false))).await {
+                    Outcome::Retry(reason) => {
+                        let _ = state.jobs.requeue(job_id).await;
+                        Err(AppError::unavailable(anyhow::anyhow!("conversion interrupted: {reason}")))
+                    }
+                    outcome => Ok(outcome),
+                };
+            }
+            Claim::Finished(job) => {
+                return finished_outcome(&job).ok_or_else(|| AppError::internal(anyhow::anyhow!("finished job without outcome")));
+            }
+            Claim::NotFound => return Err(AppError::not_found("job")),
+            Claim::Busy(_) if Instant::now() >= deadline => {
+                return Err(AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "in_progress",
+                    "another delivery is converting this job; retry later",
+                ));
+            }
+            Claim::Busy(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+fn to_cloudevent(event: Event) -> Result<cloudevents::Event, AppError> {
+    let time = event.time.format(&time::format_description::well_known::Rfc3339).map_err(AppError::internal)?;
+    let mut builder = EventBuilderV10::new().id(event.id).source(event.source).ty(event.ty).time(time).data("application/json", event.data);
+    if let Some(subject) = event.subject {
+        builder = builder.subject(subject);
+    }
+    builder.build().map_err(AppError::internal)
+}
