@@ -10,10 +10,8 @@
 # Environment:
 #   BENCH_MINUTES   lengths to test, space-separated (default "10 60")
 #   BENCH_RUNS      runs per tool and input (default 3)
-#   MP3CONVERT_BIN  our command, called as `$MP3CONVERT_BIN INPUT OUTPUT.mp3`; default: the
-#                   media crate's `convert` example, built here in release mode (V2 preset).
-#                   e.g. MP3CONVERT_BIN="target/release/mp3convert convert --preset v2"
-#   CARGO_TARGET_DIR  where to build the example (default target/media)
+#   MP3CONVERT_BIN  our command, called as `$MP3CONVERT_BIN INPUT OUTPUT.mp3`; default:
+#                   `target/release/mp3convert convert --preset v2`, built here.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,10 +26,9 @@ command -v ffmpeg >/dev/null || die "ffmpeg not found (run local-dev/install-dep
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
 
 if [ -z "${MP3CONVERT_BIN:-}" ]; then
-    target="${CARGO_TARGET_DIR:-$root/target/media}"
-    echo "bench-convert: building the media convert example (release)" >&2
-    CARGO_TARGET_DIR="$target" cargo build --release --quiet -p media --example convert
-    MP3CONVERT_BIN="$target/release/examples/convert"
+    echo "bench-convert: building mp3convert (release)" >&2
+    cargo build --release --quiet --locked --bin mp3convert
+    MP3CONVERT_BIN="${CARGO_TARGET_DIR:-$root/target}/release/mp3convert convert --preset v2"
 fi
 read -r -a ours <<<"$MP3CONVERT_BIN"
 

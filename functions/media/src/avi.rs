@@ -213,9 +213,7 @@ pub fn run(
         pos += padded;
         let frames = deinterleave(&chunk, audio.kind, false, audio.channels, &mut planes);
         feed.push(&planes, frames, audio.rate, &audio.layout, |_| {
-            let id3 = SourceTags::default()
-                .to_id3(&options.fallback_title)
-                .map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
+            let id3 = SourceTags::default().to_id3(&options.fallback_title).map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
             Ok(Start { id3, skip: 0, limit: None })
         })?;
         if len > 0 {

@@ -53,11 +53,7 @@ impl OpusDecoder {
         if !(1..=2).contains(&channels) {
             return Err("more than 2 channels");
         }
-        Ok(OpusDecoder {
-            inner: opus_rs::OpusDecoder::new(48000, channels)?,
-            channels,
-            pcm: vec![0.0; OPUS_MAX_FRAMES * channels],
-        })
+        Ok(OpusDecoder { inner: opus_rs::OpusDecoder::new(48000, channels)?, channels, pcm: vec![0.0; OPUS_MAX_FRAMES * channels] })
     }
 
     fn reset(&mut self) {

@@ -10,10 +10,7 @@ pub const MP3_RATES: [u32; 9] = [8000, 11025, 12000, 16000, 22050, 24000, 32000,
 
 /// The MP3 rate nearest to `rate`, preferring the higher one on ties; `rate` itself if MP3 has it.
 pub fn nearest_mp3_rate(rate: u32) -> u32 {
-    *MP3_RATES
-        .iter()
-        .min_by_key(|r| ((**r as i64 - rate as i64).abs(), u32::MAX - **r))
-        .unwrap_or(&44100)
+    *MP3_RATES.iter().min_by_key(|r| ((**r as i64 - rate as i64).abs(), u32::MAX - **r)).unwrap_or(&44100)
 }
 
 pub struct Mp3Encoder {

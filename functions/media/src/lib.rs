@@ -17,6 +17,7 @@ mod codecs;
 mod cut;
 mod decode;
 mod encoder;
+mod encoder_thread;
 mod error;
 mod feed;
 pub mod mix;

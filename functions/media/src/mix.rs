@@ -23,9 +23,7 @@ impl Mixer {
             _ => {}
         }
         let positions: Vec<Position> = match channels {
-            Channels::Positioned(p) if p.bits().count_ones() as usize == planes => {
-                p.iter().collect()
-            }
+            Channels::Positioned(p) if p.bits().count_ones() as usize == planes => p.iter().collect(),
             _ => match Position::from_wave_channel_count(planes as u32) {
                 Some(p) => p.iter().collect(),
                 None => Vec::new(),
@@ -37,9 +35,7 @@ impl Mixer {
             // Unknown layout: alternate planes left/right.
             (0..planes).map(|i| if i % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] }).collect()
         };
-        let max_sum = (0..2)
-            .map(|o| gains.iter().map(|g| g[o]).sum::<f32>())
-            .fold(0.0f32, f32::max);
+        let max_sum = (0..2).map(|o| gains.iter().map(|g| g[o]).sum::<f32>()).fold(0.0f32, f32::max);
         if max_sum > 1.0 {
             for g in &mut gains {
                 g[0] /= max_sum;

@@ -62,9 +62,8 @@ pub fn layout(stsd: &[u8], stsz: &[u8], stsc: &[u8], offsets: &[u8], co64: bool)
     if frame_size != 0 && frame_size != kind.width() * channels {
         return None;
     }
-    let stsc_entries: Vec<(u32, u32)> = (0..be32(stsc, 4)? as usize)
-        .map(|i| Some((be32(stsc, 8 + i * 12)?, be32(stsc, 12 + i * 12)?)))
-        .collect::<Option<_>>()?;
+    let stsc_entries: Vec<(u32, u32)> =
+        (0..be32(stsc, 4)? as usize).map(|i| Some((be32(stsc, 8 + i * 12)?, be32(stsc, 12 + i * 12)?))).collect::<Option<_>>()?;
     let count = be32(offsets, 4)? as usize;
     let mut chunks = Vec::with_capacity(count.min(1 << 20));
     let mut entry = 0;

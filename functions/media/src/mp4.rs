@@ -131,12 +131,7 @@ fn children<R: Read + Seek>(r: &mut R, parent: &BoxHeader, skip: u64) -> io::Res
     Ok(out)
 }
 
-fn walk_moov<R: Read + Seek>(
-    r: &mut R,
-    moov: &BoxHeader,
-    info: &mut Mp4Info,
-    movie_timescale: &mut Option<u32>,
-) -> io::Result<()> {
+fn walk_moov<R: Read + Seek>(r: &mut R, moov: &BoxHeader, info: &mut Mp4Info, movie_timescale: &mut Option<u32>) -> io::Result<()> {
     for b in children(r, moov, 0)? {
         match &b.kind {
             b"mvhd" => {
@@ -200,9 +195,7 @@ fn walk_trak<R: Read + Seek>(r: &mut R, trak: &BoxHeader, movie_ts: u32) -> io::
         }
         let movie_units: u64 = non_empty.iter().map(|(d, _)| *d).sum();
         if movie_ts > 0 && movie_units > 0 {
-            t.edit_duration = Some(
-                (movie_units as u128 * media_ts as u128 / movie_ts as u128) as u64,
-            );
+            t.edit_duration = Some((movie_units as u128 * media_ts as u128 / movie_ts as u128) as u64);
         }
     }
     Ok(Some(t))
@@ -255,8 +248,7 @@ fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) ->
             if stsc.end - stsc.start > max || offsets.end - offsets.start > max {
                 continue;
             }
-            let (stsz, stsc, offsets) =
-                (read_payload(r, stsz, 16)?, read_payload(r, stsc, max)?, read_payload(r, offsets, max)?);
+            let (stsz, stsc, offsets) = (read_payload(r, stsz, 16)?, read_payload(r, stsc, max)?, read_payload(r, offsets, max)?);
             t.pcm = crate::mov_pcm::layout(&stsd, &stsz, &stsc, &offsets, co64);
         }
     }

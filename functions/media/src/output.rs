@@ -2,6 +2,7 @@
 //! sink; finishes by rewriting LAME's placeholder tag frame.
 
 use crate::encoder::Mp3Encoder;
+use crate::encoder_thread::EncoderThread;
 use crate::resample::Resample;
 use crate::{MediaError, Mp3Sink, Preset};
 
@@ -11,7 +12,7 @@ const BLOCK: usize = 8192;
 
 pub struct Output<'s> {
     sink: &'s mut dyn Mp3Sink,
-    encoder: Mp3Encoder,
+    encoder: EncoderThread,
     resampler: Option<Resample>,
     channels: usize,
     /// Mixed frames at the source rate, not yet encoded.
@@ -34,7 +35,7 @@ impl<'s> Output<'s> {
         let resampler = if rate_out != rate_in { Some(Resample::new(rate_in, rate_out, channels)?) } else { None };
         Ok(Output {
             sink,
-            encoder: Mp3Encoder::new(rate_out, channels, preset)?,
+            encoder: EncoderThread::spawn(Mp3Encoder::new(rate_out, channels, preset)?)?,
             resampler,
             channels,
             pending: [Vec::with_capacity(BLOCK * 2), Vec::with_capacity(BLOCK * 2)],
@@ -54,9 +55,7 @@ impl<'s> Output<'s> {
         let Output { sink, encoder, resampler, channels, pending, bytes, frames_out, .. } = self;
         let mut emit = |planes: &[Vec<f32>], n: usize| -> Result<(), MediaError> {
             let right = if *channels == 2 { &planes[1][..n] } else { &planes[0][..n] };
-            let out = encoder.encode(&planes[0][..n], right)?;
-            sink.write_all(out)?;
-            *bytes += out.len() as u64;
+            encoder.encode(&planes[0][..n], right, &mut |out| write_counted(&mut **sink, bytes, out))?;
             *frames_out += n as u64;
             Ok(())
         };
@@ -82,21 +81,23 @@ impl<'s> Output<'s> {
             let Output { sink, encoder, channels, bytes, frames_out, .. } = &mut self;
             r.finish(&mut |planes: &[Vec<f32>], n: usize| {
                 let right = if *channels == 2 { &planes[1][..n] } else { &planes[0][..n] };
-                let out = encoder.encode(&planes[0][..n], right)?;
-                sink.write_all(out)?;
-                *bytes += out.len() as u64;
+                encoder.encode(&planes[0][..n], right, &mut |out| write_counted(&mut **sink, bytes, out))?;
                 *frames_out += n as u64;
                 Ok(())
             })?;
         }
-        let tail = self.encoder.flush()?;
-        self.sink.write_all(tail)?;
-        self.bytes += tail.len() as u64;
-        let tag = self.encoder.lame_tag();
+        let Output { sink, encoder, mut bytes, tag_offset, frames_out, rate_out, .. } = self;
+        let tag = encoder.finish(&mut |out| write_counted(&mut *sink, &mut bytes, out))?;
         if !tag.is_empty() {
-            self.sink.overwrite(self.tag_offset, &tag)?;
+            sink.overwrite(tag_offset, &tag)?;
         }
-        self.sink.flush()?;
-        Ok((self.bytes, self.frames_out, self.rate_out))
+        sink.flush()?;
+        Ok((bytes, frames_out, rate_out))
     }
+}
+
+fn write_counted(sink: &mut dyn Mp3Sink, bytes: &mut u64, out: &[u8]) -> Result<(), MediaError> {
+    sink.write_all(out)?;
+    *bytes += out.len() as u64;
+    Ok(())
 }

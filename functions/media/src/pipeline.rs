@@ -187,9 +187,7 @@ struct LoopState {
 }
 
 fn id3_tag(format: &mut dyn FormatReader, track_id: u32, options: &Options) -> Result<Vec<u8>, MediaError> {
-    SourceTags::read(format, track_id)
-        .to_id3(&options.fallback_title)
-        .map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))
+    SourceTags::read(format, track_id).to_id3(&options.fallback_title).map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))
 }
 
 /// Frames to drop at the start (encoder priming) and to keep, from the MP4 edit list.

@@ -30,8 +30,7 @@ fn err(e: impl std::fmt::Display) -> MediaError {
 
 impl Resample {
     pub fn new(rate_in: u32, rate_out: u32, channels: usize) -> Result<Resample, MediaError> {
-        let inner = Fft::<f32>::new(rate_in as usize, rate_out as usize, CHUNK, channels, FixedSync::Input)
-            .map_err(err)?;
+        let inner = Fft::<f32>::new(rate_in as usize, rate_out as usize, CHUNK, channels, FixedSync::Input).map_err(err)?;
         let to_skip = inner.output_delay();
         let max_out = inner.output_frames_max();
         Ok(Resample {
@@ -48,11 +47,7 @@ impl Resample {
     }
 
     /// Feeds frames; calls `emit` with each block of resampled planes.
-    pub fn push(
-        &mut self,
-        input: &[Vec<f32>],
-        emit: &mut Emit<'_>,
-    ) -> Result<(), MediaError> {
+    pub fn push(&mut self, input: &[Vec<f32>], emit: &mut Emit<'_>) -> Result<(), MediaError> {
         for (p, i) in self.pending.iter_mut().zip(input) {
             p.extend_from_slice(i);
         }
@@ -69,11 +64,7 @@ impl Resample {
         (self.in_total * self.rate_out + self.rate_in / 2) / self.rate_in
     }
 
-    fn drain(
-        &mut self,
-        flushing: bool,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), MediaError> {
+    fn drain(&mut self, flushing: bool, emit: &mut Emit<'_>) -> Result<(), MediaError> {
         loop {
             let need = self.inner.input_frames_next();
             if self.pending[0].len() < need {

@@ -58,11 +58,7 @@ impl SourceTags {
             }
         }
         if self.picture.is_none() {
-            let best = c
-                .visuals
-                .iter()
-                .find(|v| v.usage == Some(StandardVisualKey::FrontCover))
-                .or_else(|| c.visuals.first());
+            let best = c.visuals.iter().find(|v| v.usage == Some(StandardVisualKey::FrontCover)).or_else(|| c.visuals.first());
             if let Some(v) = best.filter(|v| !v.data.is_empty()) {
                 let mime = v.media_type.clone().unwrap_or_else(|| sniff_mime(&v.data).to_owned());
                 self.picture = Some((mime, v.data.to_vec()));

@@ -127,8 +127,8 @@ fn cut_file_converts_the_readable_part(name: &str, codec_args: &[&str]) {
     let cut = dir.path(&format!("cut-{name}"));
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path("out.mp3");
-    let report = media::convert_file(&cut, &out, Preset::default())
-        .unwrap_or_else(|e| panic!("the readable part converts: [{}] {e}", e.code()));
+    let report =
+        media::convert_file(&cut, &out, Preset::default()).unwrap_or_else(|e| panic!("the readable part converts: [{}] {e}", e.code()));
     assert!(report.truncated, "report says truncated");
     let got = decoded_samples(&out);
     assert!(got > 22050 && got < 3 * 44100, "{got} samples");

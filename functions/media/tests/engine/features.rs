@@ -51,10 +51,30 @@ fn tags_and_cover_art_are_carried_over() {
         &args(
             &[sine(44100, 1.5)],
             &[
-                "-i", cover, "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "png",
-                "-disposition:v", "attached_pic", "-id3v2_version", "3",
-                "-metadata", "title=Song Title", "-metadata", "artist=The Artist",
-                "-metadata", "album=The Album", "-metadata", "date=2021", "-metadata", "comment=Nice one",
+                "-i",
+                cover,
+                "-map",
+                "0",
+                "-map",
+                "1",
+                "-c:a",
+                "libmp3lame",
+                "-c:v",
+                "png",
+                "-disposition:v",
+                "attached_pic",
+                "-id3v2_version",
+                "3",
+                "-metadata",
+                "title=Song Title",
+                "-metadata",
+                "artist=The Artist",
+                "-metadata",
+                "album=The Album",
+                "-metadata",
+                "date=2021",
+                "-metadata",
+                "comment=Nice one",
             ],
         ),
     );
@@ -79,7 +99,10 @@ fn mp4_tags_are_carried_over_and_the_file_stem_is_the_fallback_title() {
     let dir = Dir::new();
     let tagged = dir.ffmpeg(
         "tagged.mp4",
-        &args(&[sine(44100, 1.0), video(1.0)], &["-c:v", "libx264", "-c:a", "aac", "-shortest", "-metadata", "title=Clip", "-metadata", "artist=Me"]),
+        &args(
+            &[sine(44100, 1.0), video(1.0)],
+            &["-c:v", "libx264", "-c:a", "aac", "-shortest", "-metadata", "title=Clip", "-metadata", "artist=Me"],
+        ),
     );
     let (mp3, _) = dir.convert(&tagged, Preset::default());
     let tags = mp3_tags(&mp3);
@@ -98,10 +121,22 @@ fn five_one_is_downmixed_to_stereo() {
     let src = dir.ffmpeg(
         "in.flac",
         &[
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=2:sample_rate=48000",
-            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-filter_complex",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2:sample_rate=48000",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=48000:cl=mono",
+            "-filter_complex",
             "[1]asplit=5[a][b][c][d][e];[a][b][c][d][0][e]join=inputs=6:channel_layout=5.1(side)[out]",
-            "-map", "[out]", "-t", "2", "-c:a", "flac",
+            "-map",
+            "[out]",
+            "-t",
+            "2",
+            "-c:a",
+            "flac",
         ],
     );
     assert_eq!(probe_one(&src, "stream=channels", "channels").as_deref(), Some("6"));
@@ -176,14 +211,9 @@ fn progress_rises_to_one_and_is_not_chatty() {
     let src = dir.ffmpeg("in.mp4", &args(&[sine(44100, 3.0)], &["-c:a", "aac"]));
     let mut sink = MemSink::default();
     let mut seen = Vec::new();
-    let report = media::convert(
-        Box::new(std::fs::File::open(&src).unwrap()),
-        &mut sink,
-        &options(),
-        &mut |p| seen.push(p),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let report =
+        media::convert(Box::new(std::fs::File::open(&src).unwrap()), &mut sink, &options(), &mut |p| seen.push(p), &AtomicBool::new(false))
+            .unwrap();
     assert_eq!(report.bytes, sink.0.get_ref().len() as u64);
     assert!(seen.len() >= 3 && seen.len() <= 110, "{} progress calls", seen.len());
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "monotonic: {seen:?}");

@@ -48,10 +48,7 @@ pub fn probe(path: &Path, entries: &str) -> Vec<(String, String)> {
         .output()
         .expect("run ffprobe");
     assert!(res.status.success(), "ffprobe failed: {}", String::from_utf8_lossy(&res.stderr));
-    String::from_utf8_lossy(&res.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
+    String::from_utf8_lossy(&res.stdout).lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned()))).collect()
 }
 
 pub fn probe_one(path: &Path, entries: &str, key: &str) -> Option<String> {
@@ -108,11 +105,8 @@ pub fn assert_same_duration(source: &Path, mp3: &Path, report: &Report) {
 /// extension; and its frame count matches the stream.
 pub fn lame_tag_kind(mp3: &Path) -> String {
     let bytes = std::fs::read(mp3).unwrap();
-    let id3_len = if bytes.starts_with(b"ID3") {
-        10 + bytes[6..10].iter().fold(0usize, |acc, b| (acc << 7) | usize::from(*b & 0x7f))
-    } else {
-        0
-    };
+    let id3_len =
+        if bytes.starts_with(b"ID3") { 10 + bytes[6..10].iter().fold(0usize, |acc, b| (acc << 7) | usize::from(*b & 0x7f)) } else { 0 };
     let frame = &bytes[id3_len..(id3_len + 512).min(bytes.len())];
     assert_eq!(frame[0], 0xff, "an MP3 frame starts right after the ID3 tag");
     let at = |tag: &[u8]| frame.windows(4).position(|w| w == tag);
@@ -131,10 +125,7 @@ pub fn lame_tag_kind(mp3: &Path) -> String {
 
 /// Format-level tags of the MP3 as ffprobe reads them.
 pub fn mp3_tags(mp3: &Path) -> Vec<(String, String)> {
-    probe(mp3, "format_tags")
-        .into_iter()
-        .map(|(k, v)| (k.trim_start_matches("TAG:").to_ascii_lowercase(), v))
-        .collect()
+    probe(mp3, "format_tags").into_iter().map(|(k, v)| (k.trim_start_matches("TAG:").to_ascii_lowercase(), v)).collect()
 }
 
 /// Lavfi sine source arguments.
