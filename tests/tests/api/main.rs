@@ -4,4 +4,5 @@ mod auth;
 mod convert_events;
 mod download;
 mod health;
+mod lambda;
 mod upload;
