@@ -1,9 +1,10 @@
 //! The blob store port: videos and MP3s, streamed in and out, never whole in memory.
 //!
-//! Adapters: [`fs`] (a local directory, the embedded default).
+//! Adapters: [`fs`] (a local directory, the embedded default) and [`gridfs`] (MongoDB GridFS).
 //! Every adapter passes the same conformance suite (`tests/blob_store.rs`).
 
 pub mod fs;
+pub mod gridfs;
 
 use std::ops::Range;
 

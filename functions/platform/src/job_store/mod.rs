@@ -3,6 +3,7 @@
 //!
 //! Adapters: [`sqlite`] (embedded default).
 
+pub mod mongodb;
 pub mod sqlite;
 
 use std::time::Duration;

@@ -3,7 +3,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use platform::blob_store::fs::FsBlobStore;
+use platform::blob_store::gridfs::{DEFAULT_CHUNK_SIZE, GridFsBlobStore};
 use platform::blob_store::{BlobError, BlobMeta, BlobStore, Bucket, IncomingStream};
+
+use crate::services;
 
 fn meta() -> BlobMeta {
     BlobMeta { owner_id: "owner".into(), content_type: "video/mp4".into(), filename: "a.mp4".into(), video_id: None, job_id: None }
@@ -140,4 +143,152 @@ async fn fs_open_clears_unfinished_writes() {
     std::fs::write(dir.path().join("tmp/leftover"), b"half a video").unwrap();
     FsBlobStore::open(dir.path()).unwrap();
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+}
+
+/// A fresh database on the MongoDB-wire server; dropped by [`drop_db`] at the end of a test.
+async fn gridfs_store(chunk_size: u32) -> (mongodb::Database, &'static GridFsBlobStore) {
+    let client = mongodb::Client::with_uri_str(services::url("MP3CONVERT_MONGODB_URL")).await.unwrap();
+    let db = client.database(&services::unique("mp3convert_test"));
+    let store = GridFsBlobStore::open(db.clone()).await.unwrap().with_chunk_size(chunk_size);
+    (db, Box::leak(Box::new(store)))
+}
+
+async fn drop_db(db: mongodb::Database) {
+    db.drop().await.unwrap();
+}
+
+async fn chunk_count(db: &mongodb::Database, bucket: Bucket) -> u64 {
+    let chunks = db.collection::<mongodb::bson::Document>(&format!("{}.chunks", bucket.as_str()));
+    chunks.count_documents(mongodb::bson::doc! {}).await.unwrap()
+}
+
+#[tokio::test]
+async fn gridfs_put_then_read_ranges() {
+    // A small chunk size so the ranges cross chunk boundaries.
+    let (db, store) = gridfs_store(1024).await;
+    put_then_read_ranges(store).await;
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_too_large_leaves_nothing() {
+    let (db, store) = gridfs_store(1024).await;
+    too_large_leaves_nothing(store).await;
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 0, "chunks left behind");
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_a_failing_source_leaves_nothing() {
+    let (db, store) = gridfs_store(2).await;
+    a_failing_source_leaves_nothing(store).await;
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 0, "chunks left behind");
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_delete_then_not_found() {
+    let (db, store) = gridfs_store(DEFAULT_CHUNK_SIZE).await;
+    delete_then_not_found(store).await;
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 0, "chunks left behind");
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_unsafe_ids_are_not_found() {
+    let (db, store) = gridfs_store(DEFAULT_CHUNK_SIZE).await;
+    unsafe_ids_are_not_found(store).await;
+    drop_db(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_sink_overwrites_head_and_is_invisible_until_commit() {
+    // 4-byte chunks: the overwrite spans chunks already written and the tail is buffered.
+    let (db, store) = gridfs_store(4).await;
+    sink_overwrites_head_and_is_invisible_until_commit(store).await;
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_range_read_at_a_large_offset() {
+    let (db, store) = gridfs_store(4000).await;
+    let data = data();
+    store.put(Bucket::Videos, "far", meta(), chunks(&data), 1 << 20).await.unwrap();
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 3);
+    assert_eq!(read_all(store, "far", 8500..9500).await, &data[8500..9500]);
+    assert_eq!(read_all(store, "far", 3999..4001).await, &data[3999..4001]);
+    assert!(read_all(store, "far", 10_000..20_000).await.is_empty());
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_put_replaces_an_earlier_file() {
+    let (db, store) = gridfs_store(1024).await;
+    store.put(Bucket::Videos, "again", meta(), chunks(&data()), 1 << 20).await.unwrap();
+    store.put(Bucket::Videos, "again", meta(), chunks(b"short"), 1 << 20).await.unwrap();
+    assert_eq!(read_all(store, "again", 0..u64::MAX).await, b"short");
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 1);
+    drop_db(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_files_are_readable_by_the_drivers_gridfs() {
+    use futures_util::AsyncReadExt;
+    let (db, store) = gridfs_store(1000).await;
+    let mp3_meta = BlobMeta { content_type: "audio/mpeg".into(), video_id: Some("v1".into()), job_id: Some("j1".into()), ..meta() };
+    let sink_meta = mp3_meta.clone();
+    let data = data();
+    let written = data.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut sink = store.create_sync(Bucket::Mp3s, "j1", sink_meta).unwrap();
+        sink.write_all(&written).unwrap();
+        sink.overwrite(998, b"HEAD").unwrap();
+        sink.commit().unwrap();
+    })
+    .await
+    .unwrap();
+    let mut expected = data.clone();
+    expected[998..1002].copy_from_slice(b"HEAD");
+
+    let bucket = db.gridfs_bucket(mongodb::options::GridFsBucketOptions::builder().bucket_name("mp3s".to_owned()).build());
+    let mut download = bucket.open_download_stream(mongodb::bson::Bson::String("j1".into())).await.unwrap();
+    let mut bytes = Vec::new();
+    download.read_to_end(&mut bytes).await.unwrap();
+    assert_eq!(bytes, expected);
+    let file = bucket.find_one(mongodb::bson::doc! { "_id": "j1" }).await.unwrap().unwrap();
+    assert_eq!((file.length, file.filename.as_deref()), (10_000, Some("a.mp4")));
+    let metadata = file.metadata.unwrap();
+    for (key, value) in [("owner_id", "owner"), ("content_type", "audio/mpeg"), ("video_id", "v1"), ("job_id", "j1")] {
+        assert_eq!(metadata.get_str(key).unwrap(), value, "{key}");
+    }
+    // And the other way round: a file the driver wrote is readable here.
+    let mut upload = bucket.open_upload_stream("other.mp3").id(mongodb::bson::Bson::String("j2".into())).metadata(metadata).await.unwrap();
+    futures_util::AsyncWriteExt::write_all(&mut upload, &expected).await.unwrap();
+    futures_util::AsyncWriteExt::close(&mut upload).await.unwrap();
+    let parts: Vec<Bytes> = store.read(Bucket::Mp3s, "j2", 5000..6000).await.unwrap().try_collect().await.unwrap();
+    assert_eq!(parts.concat(), &expected[5000..6000]);
+    assert_eq!(store.stat(Bucket::Mp3s, "j2").await.unwrap().meta, BlobMeta { filename: "other.mp3".into(), ..mp3_meta });
+    drop_db(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_a_dropped_sink_leaves_no_chunks() {
+    let (db, store) = gridfs_store(4).await;
+    tokio::task::spawn_blocking(move || {
+        let mut sink = store.create_sync(Bucket::Mp3s, "dropped", meta()).unwrap();
+        sink.write_all(b"some bytes of an mp3").unwrap();
+    })
+    .await
+    .unwrap();
+    // The sink's clean-up runs as a task: wait for it briefly.
+    let mut left = u64::MAX;
+    for _ in 0..100 {
+        left = chunk_count(&db, Bucket::Mp3s).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, 0, "chunks left behind");
+    drop_db(db).await;
 }

@@ -2,6 +2,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use platform::job_store::mongodb::MongoJobStore;
 use platform::job_store::sqlite::SqliteJobStore;
 use platform::job_store::{Claim, JobStore, JobStoreError};
 
@@ -134,4 +135,55 @@ async fn sqlite_idempotency_keys_are_per_owner() {
 async fn sqlite_concurrent_claims_never_share_a_job() {
     let (_dir, store) = sqlite_store().await;
     concurrent_claims_never_share_a_job(store).await;
+}
+
+/// A store on a fresh database of the MongoDB-wire server.
+async fn mongo_store() -> (mongodb::Database, Arc<MongoJobStore>) {
+    let client = mongodb::Client::with_uri_str(crate::services::url("MP3CONVERT_MONGODB_URL")).await.unwrap();
+    let db = client.database(&crate::services::unique("mp3convert_test"));
+    (db.clone(), Arc::new(MongoJobStore::open(db).await.unwrap()))
+}
+
+#[tokio::test]
+async fn mongodb_lifecycle() {
+    let (db, store) = mongo_store().await;
+    lifecycle(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_claim_by_id_respects_live_leases() {
+    let (db, store) = mongo_store().await;
+    claim_by_id_respects_live_leases(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_oldest_first_and_requeue() {
+    let (db, store) = mongo_store().await;
+    oldest_first_and_requeue(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_idempotency_keys_are_per_owner() {
+    let (db, store) = mongo_store().await;
+    idempotency_keys_are_per_owner(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongodb_concurrent_claims_never_share_a_job() {
+    let (db, store) = mongo_store().await;
+    concurrent_claims_never_share_a_job(store).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_a_job_id_is_stored_once() {
+    let (db, store) = mongo_store().await;
+    let job = new_job("o", None);
+    store.create(&job).await.unwrap();
+    assert!(matches!(store.create(&job).await, Err(JobStoreError::Duplicate)));
+    db.drop().await.unwrap();
 }

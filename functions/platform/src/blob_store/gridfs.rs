@@ -1,0 +1,436 @@
+//! Blob store in MongoDB GridFS: buckets `videos` and `mp3s` (contract §5), in the standard
+//! `<bucket>.files` / `<bucket>.chunks` layout so any driver's GridFS reads the files.
+//!
+//! Both writers (`put` and the blocking sink) write chunks under a fresh `ObjectId` as
+//! `files_id`, so nothing is visible while they run. On commit they delete any earlier file
+//! with the id (files document, then its chunks), re-point the new chunks at the id and
+//! insert the files document last: an earlier file stays readable until the new one is
+//! complete, and a re-run of the converter replaces its crashed attempt instead of
+//! duplicating it. Two writers of the same id at once are not supported (a job's lease
+//! prevents that). An aborted or dropped writer deletes its chunks; a process killed
+//! mid-write leaves chunks whose `files_id` has no files document (safe to sweep).
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{Binary, DateTime, Document, doc, oid::ObjectId};
+use mongodb::gridfs::FilesCollectionDocument;
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::Deserialize;
+use tokio::runtime::Handle;
+
+use super::{BlobError, BlobInfo, BlobMeta, BlobSink, BlobStore, Bucket, ByteStream, IncomingStream, MediaSource, Mp3Sink};
+
+/// The GridFS default chunk size (255 KiB).
+pub const DEFAULT_CHUNK_SIZE: u32 = 255 * 1024;
+
+pub struct GridFsBlobStore {
+    db: Database,
+    handle: Handle,
+    chunk_size: u32,
+}
+
+#[derive(Deserialize)]
+struct ChunkDoc {
+    n: i64,
+    data: Binary,
+}
+
+#[derive(Deserialize)]
+struct StoredMeta {
+    owner_id: String,
+    #[serde(default = "octet_stream")]
+    content_type: String,
+    #[serde(default)]
+    video_id: Option<String>,
+    #[serde(default)]
+    job_id: Option<String>,
+}
+
+fn octet_stream() -> String {
+    "application/octet-stream".to_owned()
+}
+
+fn io_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+fn db_err(e: mongodb::error::Error) -> BlobError {
+    BlobError::Io(io_err(e))
+}
+
+impl GridFsBlobStore {
+    /// Uses `db` (creating the buckets' standard indexes) with the default chunk size.
+    /// Must be called inside a tokio runtime: the blocking reader and sink run on it.
+    pub async fn open(db: Database) -> Result<Self, BlobError> {
+        let store = Self { db, handle: Handle::current(), chunk_size: DEFAULT_CHUNK_SIZE };
+        for bucket in [Bucket::Videos, Bucket::Mp3s] {
+            let files = store.files(bucket);
+            files.create_index(IndexModel::builder().keys(doc! { "filename": 1, "uploadDate": 1 }).build()).await.map_err(db_err)?;
+            let unique = IndexOptions::builder().unique(true).build();
+            let chunks = IndexModel::builder().keys(doc! { "files_id": 1, "n": 1 }).options(unique).build();
+            store.chunks(bucket).create_index(chunks).await.map_err(db_err)?;
+        }
+        Ok(store)
+    }
+
+    /// Connects to `url` and opens database `db_name`.
+    pub async fn connect(url: &str, db_name: &str) -> Result<Self, BlobError> {
+        let client = mongodb::Client::with_uri_str(url).await.map_err(db_err)?;
+        Self::open(client.database(db_name)).await
+    }
+
+    /// The chunk size of files written from now on (files keep the size they were written with).
+    pub fn with_chunk_size(mut self, bytes: u32) -> Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    fn files(&self, bucket: Bucket) -> Collection<Document> {
+        self.db.collection(&format!("{}.files", bucket.as_str()))
+    }
+
+    fn chunks(&self, bucket: Bucket) -> Collection<Document> {
+        self.db.collection(&format!("{}.chunks", bucket.as_str()))
+    }
+
+    async fn find_file(&self, bucket: Bucket, id: &str) -> Result<FilesCollectionDocument, BlobError> {
+        if !crate::is_valid_id(id) {
+            return Err(BlobError::NotFound);
+        }
+        let files = self.files(bucket).clone_with_type::<FilesCollectionDocument>();
+        files.find_one(doc! { "_id": id }).await.map_err(db_err)?.ok_or(BlobError::NotFound)
+    }
+
+    fn writer(&self, bucket: Bucket) -> ChunkWriter {
+        ChunkWriter {
+            files: self.files(bucket),
+            chunks: self.chunks(bucket),
+            handle: self.handle.clone(),
+            files_id: ObjectId::new(),
+            chunk_size: self.chunk_size as usize,
+            buf: Vec::new(),
+            n: 0,
+            len: 0,
+            done: false,
+        }
+    }
+}
+
+fn file_info(id: &str, file: FilesCollectionDocument) -> Result<BlobInfo, BlobError> {
+    info(id, file.length, file.upload_date, file.filename, file.metadata)
+}
+
+fn info(id: &str, length: u64, upload_date: DateTime, filename: Option<String>, metadata: Option<Document>) -> Result<BlobInfo, BlobError> {
+    let metadata = metadata.unwrap_or_default();
+    let stored: StoredMeta = mongodb::bson::from_document(metadata).map_err(io_err)?;
+    let meta = BlobMeta {
+        owner_id: stored.owner_id,
+        content_type: stored.content_type,
+        filename: filename.unwrap_or_default(),
+        video_id: stored.video_id,
+        job_id: stored.job_id,
+    };
+    let etag = format!("\"{:x}-{:x}\"", length, upload_date.timestamp_millis());
+    Ok(BlobInfo { id: id.to_owned(), size: length, meta, etag })
+}
+
+/// Writes chunk documents under a temporary `files_id` until [`ChunkWriter::commit`].
+struct ChunkWriter {
+    files: Collection<Document>,
+    chunks: Collection<Document>,
+    handle: Handle,
+    files_id: ObjectId,
+    chunk_size: usize,
+    /// The bytes of chunk `n`, not yet written.
+    buf: Vec<u8>,
+    n: u32,
+    len: u64,
+    done: bool,
+}
+
+impl ChunkWriter {
+    async fn write(&mut self, mut data: &[u8]) -> mongodb::error::Result<()> {
+        while !data.is_empty() {
+            let take = (self.chunk_size - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            self.len += take as u64;
+            data = &data[take..];
+            if self.buf.len() == self.chunk_size {
+                self.flush_chunk().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush_chunk(&mut self) -> mongodb::error::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = Binary { subtype: BinarySubtype::Generic, bytes: std::mem::take(&mut self.buf) };
+        let chunk = doc! { "_id": ObjectId::new(), "files_id": self.files_id, "n": self.n as i32, "data": data };
+        self.chunks.insert_one(chunk).await?;
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Patches bytes already written: in the buffered chunk, or in the stored chunks.
+    async fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        if offset.saturating_add(bytes.len() as u64) > self.len {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "overwrite past the end"));
+        }
+        let (mut pos, mut rest, size) = (offset, bytes, self.chunk_size as u64);
+        while !rest.is_empty() {
+            let (n, within) = ((pos / size) as u32, (pos % size) as usize);
+            let take = (self.chunk_size - within).min(rest.len());
+            if n == self.n {
+                self.buf[within..within + take].copy_from_slice(&rest[..take]);
+            } else {
+                let filter = doc! { "files_id": self.files_id, "n": n as i32 };
+                let chunk = self.chunks.clone_with_type::<ChunkDoc>().find_one(filter.clone()).await.map_err(io_err)?;
+                let mut data = chunk.ok_or_else(|| io_err("chunk missing"))?.data;
+                data.bytes[within..within + take].copy_from_slice(&rest[..take]);
+                self.chunks.update_one(filter, doc! { "$set": { "data": data } }).await.map_err(io_err)?;
+            }
+            pos += take as u64;
+            rest = &rest[take..];
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self, id: &str, meta: &BlobMeta) -> Result<BlobInfo, BlobError> {
+        self.flush_chunk().await.map_err(db_err)?;
+        self.files.delete_one(doc! { "_id": id }).await.map_err(db_err)?;
+        self.chunks.delete_many(doc! { "files_id": id }).await.map_err(db_err)?;
+        let moved = doc! { "$set": { "files_id": id } };
+        self.chunks.update_many(doc! { "files_id": self.files_id }, moved).await.map_err(db_err)?;
+        let mut metadata = doc! { "owner_id": meta.owner_id.as_str(), "content_type": meta.content_type.as_str() };
+        for (key, value) in [("video_id", meta.video_id.as_deref()), ("job_id", meta.job_id.as_deref())] {
+            if let Some(value) = value {
+                metadata.insert(key, value);
+            }
+        }
+        let upload_date = DateTime::now();
+        let file = doc! {
+            "_id": id,
+            "length": self.len as i64,
+            "chunkSize": self.chunk_size as i32,
+            "uploadDate": upload_date,
+            "filename": meta.filename.as_str(),
+            "metadata": metadata.clone(),
+        };
+        self.files.insert_one(file).await.map_err(db_err)?;
+        self.done = true;
+        info(id, self.len, upload_date, Some(meta.filename.clone()), Some(metadata))
+    }
+
+    async fn abort(mut self) {
+        self.done = true;
+        let _ = self.chunks.delete_many(doc! { "files_id": self.files_id }).await;
+    }
+}
+
+impl Drop for ChunkWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let (chunks, files_id) = (self.chunks.clone(), self.files_id);
+            let _cleanup = self.handle.spawn(async move {
+                let _ = chunks.delete_many(doc! { "files_id": files_id }).await;
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for GridFsBlobStore {
+    async fn put(
+        &self,
+        bucket: Bucket,
+        id: &str,
+        meta: BlobMeta,
+        mut data: IncomingStream<'_>,
+        max_bytes: u64,
+    ) -> Result<BlobInfo, BlobError> {
+        if !crate::is_valid_id(id) {
+            return Err(BlobError::NotFound);
+        }
+        let mut writer = self.writer(bucket);
+        let mut size = 0u64;
+        while let Some(chunk) = data.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(BlobError::Source(e));
+                }
+            };
+            size += chunk.len() as u64;
+            if size > max_bytes {
+                writer.abort().await;
+                return Err(BlobError::TooLarge { limit: max_bytes });
+            }
+            if let Err(e) = writer.write(&chunk).await {
+                writer.abort().await;
+                return Err(db_err(e));
+            }
+        }
+        writer.commit(id, &meta).await
+    }
+
+    async fn stat(&self, bucket: Bucket, id: &str) -> Result<BlobInfo, BlobError> {
+        file_info(id, self.find_file(bucket, id).await?)
+    }
+
+    async fn read(&self, bucket: Bucket, id: &str, range: Range<u64>) -> Result<ByteStream, BlobError> {
+        let file = self.find_file(bucket, id).await?;
+        let end = range.end.min(file.length);
+        let start = range.start.min(end);
+        if start == end {
+            return Ok(stream::empty().boxed());
+        }
+        let size = u64::from(file.chunk_size_bytes.max(1));
+        let (first, last) = (start / size, (end - 1) / size);
+        let filter = doc! { "files_id": id, "n": { "$gte": first as i64, "$lte": last as i64 } };
+        let chunks = self.chunks(bucket).clone_with_type::<ChunkDoc>();
+        let cursor = chunks.find(filter).sort(doc! { "n": 1 }).await.map_err(db_err)?;
+        let bytes = stream::try_unfold((cursor, first), move |(mut cursor, n)| async move {
+            if n > last {
+                return Ok(None);
+            }
+            let chunk = cursor.try_next().await.map_err(io_err)?.filter(|c| c.n as u64 == n);
+            let data = chunk.ok_or_else(|| io_err(format!("chunk {n} is missing")))?.data.bytes;
+            let chunk_start = n * size;
+            let (lo, hi) = ((start.max(chunk_start) - chunk_start) as usize, (end.min(chunk_start + size) - chunk_start) as usize);
+            if data.len() < hi {
+                return Err(io_err(format!("chunk {n} is too short")));
+            }
+            Ok(Some((bytes::Bytes::from(data).slice(lo..hi), (cursor, n + 1))))
+        });
+        Ok(bytes.boxed())
+    }
+
+    async fn delete(&self, bucket: Bucket, id: &str) -> Result<(), BlobError> {
+        if !crate::is_valid_id(id) {
+            return Err(BlobError::NotFound);
+        }
+        let deleted = self.files(bucket).delete_one(doc! { "_id": id }).await.map_err(db_err)?.deleted_count;
+        self.chunks(bucket).delete_many(doc! { "files_id": id }).await.map_err(db_err)?;
+        if deleted == 0 { Err(BlobError::NotFound) } else { Ok(()) }
+    }
+
+    fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {
+        let file = self.handle.block_on(self.find_file(bucket, id))?;
+        Ok(Box::new(ChunkReader {
+            handle: self.handle.clone(),
+            chunks: self.chunks(bucket).clone_with_type(),
+            files_id: id.to_owned(),
+            len: file.length,
+            size: u64::from(file.chunk_size_bytes.max(1)),
+            pos: 0,
+            cached: None,
+        }))
+    }
+
+    fn create_sync(&self, bucket: Bucket, id: &str, meta: BlobMeta) -> Result<Box<dyn BlobSink>, BlobError> {
+        if !crate::is_valid_id(id) {
+            return Err(BlobError::NotFound);
+        }
+        Ok(Box::new(GridFsSink { writer: self.writer(bucket), id: id.to_owned(), meta }))
+    }
+}
+
+/// A blocking, seekable reader that fetches one chunk at a time (seeking is free).
+struct ChunkReader {
+    handle: Handle,
+    chunks: Collection<ChunkDoc>,
+    files_id: String,
+    len: u64,
+    size: u64,
+    pos: u64,
+    cached: Option<(u64, Vec<u8>)>,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.len || out.is_empty() {
+            return Ok(0);
+        }
+        let n = self.pos / self.size;
+        if self.cached.as_ref().map(|(cached, _)| *cached) != Some(n) {
+            let filter = doc! { "files_id": self.files_id.as_str(), "n": n as i64 };
+            let chunks = &self.chunks;
+            let chunk = self.handle.block_on(async { chunks.find_one(filter).await }).map_err(io_err)?;
+            let data = chunk.ok_or_else(|| io_err(format!("chunk {n} is missing")))?.data.bytes;
+            self.cached = Some((n, data));
+        }
+        let Some((_, data)) = &self.cached else { return Ok(0) };
+        let within = (self.pos - n * self.size) as usize;
+        if within >= data.len() {
+            return Err(io_err(format!("chunk {n} is too short")));
+        }
+        let take = (data.len() - within).min(out.len()).min((self.len - self.pos) as usize);
+        out[..take].copy_from_slice(&data[within..within + take]);
+        self.pos += take as u64;
+        Ok(take)
+    }
+}
+
+impl Seek for ChunkReader {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(pos) => Some(pos),
+            SeekFrom::End(delta) => self.len.checked_add_signed(delta),
+            SeekFrom::Current(delta) => self.pos.checked_add_signed(delta),
+        };
+        self.pos = target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
+impl MediaSource for ChunkReader {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
+
+/// The converter's sink: a [`ChunkWriter`] driven from a blocking thread.
+struct GridFsSink {
+    writer: ChunkWriter,
+    id: String,
+    meta: BlobMeta,
+}
+
+impl Write for GridFsSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let handle = self.writer.handle.clone();
+        handle.block_on(self.writer.write(buf)).map_err(io_err)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Mp3Sink for GridFsSink {
+    fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let handle = self.writer.handle.clone();
+        handle.block_on(self.writer.overwrite(offset, bytes))
+    }
+}
+
+impl BlobSink for GridFsSink {
+    fn commit(self: Box<Self>) -> Result<BlobInfo, BlobError> {
+        let Self { writer, id, meta } = *self;
+        let handle = writer.handle.clone();
+        handle.block_on(writer.commit(&id, &meta))
+    }
+}
