@@ -14,6 +14,7 @@ pub mod event_bus;
 pub mod http;
 pub mod job_store;
 pub mod model;
+pub mod mysql;
 pub mod sqlite;
 pub mod telemetry;
 pub mod user_store;

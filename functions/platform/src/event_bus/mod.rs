@@ -1,8 +1,12 @@
 //! The event bus port: where a function sends the CloudEvents it emits (contract §3).
 //!
-//! Adapters: [`memory`] (in-process, the embedded default). Delivery *into* a function is
-//! its own `POST /` handler or, embedded, a subscriber of the memory bus.
+//! Adapters: [`memory`] (in-process, the embedded default), [`amqp`] (RabbitMQ in the
+//! Knative RabbitMQ Broker's message format, contract §4) and [`http`] (CloudEvents binary
+//! mode POSTed to a Broker or `K_SINK`). Delivery *into* a function is its own `POST /`
+//! handler or, embedded, a subscriber of the memory bus.
 
+pub mod amqp;
+pub mod http;
 pub mod memory;
 
 use async_trait::async_trait;

@@ -1,7 +1,8 @@
 //! The user store port: accounts with an email and an argon2id password hash.
 //!
-//! Adapters: [`sqlite`] (embedded default).
+//! Adapters: [`sqlite`] (embedded default) and [`mysql`] (MySQL/MariaDB, distributed form).
 
+pub mod mysql;
 pub mod sqlite;
 
 use async_trait::async_trait;
