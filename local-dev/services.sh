@@ -440,17 +440,9 @@ cmd_status() {
     return $all
 }
 
-# One start or stop at a time: a second waits for the first instead of racing its pid files.
-locked() {
-    mkdir -p "$RUN"
-    exec 9> "$RUN/.lock"
-    flock 9
-    "$@"
-}
-
 case "${1:-}" in
-    start) locked cmd_start ;;
-    stop) locked cmd_stop ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
     status) cmd_status ;;
     env) load_config; print_env ;;
     *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
