@@ -7,6 +7,7 @@
 #   local-dev/services.sh stop     stop them cleanly
 #   local-dev/services.sh status   say what runs (exit 0 only if all three run)
 #   local-dev/services.sh env      print `export MP3CONVERT_…=…` lines (eval "$(… env)")
+#   local-dev/services.sh restart-rabbitmq   stop and start RabbitMQ alone (a fault test)
 #
 # Everything (config, generated passwords, data, logs, the FerretDB binary) lives under
 # local-dev/.run/ (override with LOCAL_DEV_RUN_DIR). Reset: `stop`, then rm -rf local-dev/.run.
@@ -440,10 +441,21 @@ cmd_status() {
     return $all
 }
 
+# Stops and starts RabbitMQ alone (its queues and persistent messages survive): how the
+# distributed tests check that every function recovers from a broker restart on its own.
+cmd_restart_rabbitmq() {
+    load_config
+    rmq_stop
+    local t0; t0=$(now)
+    rmq_start
+    rmq_ready "$t0"
+}
+
 case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     env) load_config; print_env ;;
-    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+    restart-rabbitmq) cmd_restart_rabbitmq ;;
+    *) echo "usage: $0 start|stop|status|env|restart-rabbitmq" >&2; exit 2 ;;
 esac

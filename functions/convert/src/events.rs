@@ -11,16 +11,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use cloudevents::{AttributesReader, Data, EventBuilder, EventBuilderV10};
-use platform::event_bus::Event;
-use platform::http::AppError;
+use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
+use platform::event_bus::{Event, parse_data};
+use platform::http::{AppError, metrics};
 use platform::job_store::{Claim, JobStoreError};
 use platform::model::{NewJob, VideoUploaded, event_types};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crate::ConvertState;
-use crate::run::{LEASE, Outcome, finished_outcome, outcome_event, run_job};
+use crate::run::{Outcome, finished_outcome, outcome_event, run_job};
 
 /// How long a duplicate delivery waits for the delivery that holds the job.
 const WAIT_FOR_HOLDER: Duration = Duration::from_secs(280);
@@ -30,35 +30,27 @@ pub fn router(state: ConvertState) -> Router {
 }
 
 async fn receive(State(state): State<ConvertState>, event: cloudevents::Event) -> Result<cloudevents::Event, AppError> {
+    metrics::add(&metrics::EVENTS_RECEIVED, 1);
+    let reply = handle(&state, event).await?;
+    metrics::add(&metrics::EVENTS_ANSWERED, 1);
+    Ok(reply)
+}
+
+async fn handle(state: &ConvertState, event: cloudevents::Event) -> Result<cloudevents::Event, AppError> {
     if event.ty() != event_types::VIDEO_UPLOADED {
         return Err(AppError::bad_request(
             "unexpected_event_type",
             format!("this function takes {}, not {}", event_types::VIDEO_UPLOADED, event.ty()),
         ));
     }
-    let data: VideoUploaded = parse_data(event.data())?;
-    let job_id = data.job_id.clone().unwrap_or_else(|| job_id_for(event.source().as_str(), event.id()));
+    let data: VideoUploaded = parse_data(event.data())
+        .map_err(|e| AppError::bad_request("invalid_event_data", format!("the event data is not video.uploaded data: {e}")))?;
+    let job_id = data.job_id_or_derived(event.source().as_str(), event.id());
     tracing::info!(ce_id = event.id(), ce_source = %event.source(), job_id, "video.uploaded received");
-    ensure_job(&state, &job_id, &data).await?;
-    let outcome = convert_once(&state, &job_id).await?;
+    ensure_job(state, &job_id, &data).await?;
+    let outcome = convert_once(state, &job_id).await?;
     let reply = outcome_event(&state.event_source, &outcome).ok_or_else(|| AppError::internal(anyhow::anyhow!("no reply for a retry")))?;
     to_cloudevent(reply)
-}
-
-fn parse_data(data: Option<&Data>) -> Result<VideoUploaded, AppError> {
-    let parsed = match data {
-        Some(Data::Json(value)) => serde_json::from_value(value.clone()),
-        Some(Data::Binary(bytes)) => serde_json::from_slice(bytes),
-        Some(Data::String(text)) => serde_json::from_str(text),
-        None => return Err(AppError::bad_request("invalid_event_data", "the event has no data")),
-    };
-    parsed.map_err(|e| AppError::bad_request("invalid_event_data", format!("the event data is not video.uploaded data: {e}")))
-}
-
-/// An event from another system carries no job id: derive one from the event's identity, so
-/// every delivery of that event maps to the same job.
-pub fn job_id_for(source: &str, id: &str) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{source}\n{id}").as_bytes()).simple().to_string()
 }
 
 async fn ensure_job(state: &ConvertState, job_id: &str, data: &VideoUploaded) -> Result<(), AppError> {
@@ -92,7 +84,7 @@ async fn ensure_job(state: &ConvertState, job_id: &str, data: &VideoUploaded) ->
 async fn convert_once(state: &ConvertState, job_id: &str) -> Result<Outcome, AppError> {
     let deadline = Instant::now() + WAIT_FOR_HOLDER;
     loop {
-        match state.jobs.claim(job_id, LEASE).await.map_err(AppError::unavailable)? {
+        match state.jobs.claim(job_id, state.lease).await.map_err(AppError::unavailable)? {
             Claim::Claimed(job) => {
                 return match run_job(state, &job, Arc::new(AtomicBool::new(false))).await {
                     Outcome::Retry(reason) => {

@@ -13,6 +13,7 @@ pub mod worker;
 pub use events::router;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use platform::blob_store::BlobStore;
 use platform::event_bus::EventBus;
@@ -25,4 +26,7 @@ pub struct ConvertState {
     pub events: Arc<dyn EventBus>,
     /// CloudEvents `source` of the events this function emits.
     pub event_source: String,
+    /// How long a claimed job stays ours without a sign of life (progress renews it); a
+    /// converter that dies loses its job to the next delivery once this has passed.
+    pub lease: Duration,
 }

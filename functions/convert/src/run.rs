@@ -15,12 +15,11 @@ use crate::ConvertState;
 /// After this many starts a job is failed instead of retried (a crash loop protection).
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// How long a claimed job stays ours without a sign of life; progress reports renew it. A
-/// converter that dies loses its job to the next delivery once this has passed.
-pub const LEASE: Duration = Duration::from_secs(60);
-
-/// Progress is written (renewing the lease) at least this often while converting.
-const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Progress is written (renewing the lease) at least this often while converting: six
+/// times per lease, so a slow store write or two does not lose a live job.
+fn heartbeat(lease: Duration) -> Duration {
+    lease / 6
+}
 
 /// How a run ended.
 #[derive(Debug)]
@@ -195,18 +194,19 @@ impl From<BlobError> for RunError {
 }
 
 /// Writes progress to the job store when it has moved by 1% (at most twice a second), and
-/// at least every [`HEARTBEAT`] to keep the job's lease.
+/// at least every [`heartbeat`] to keep the job's lease.
 async fn report_progress(state: ConvertState, job_id: String, mut progress: watch::Receiver<f32>) {
     let mut last_written = 0f32;
     let mut last_write = Instant::now();
+    let heartbeat = heartbeat(state.lease);
     loop {
         tokio::select! {
             changed = progress.changed() => if changed.is_err() { return },
-            () = tokio::time::sleep(HEARTBEAT) => {},
+            () = tokio::time::sleep(heartbeat) => {},
         }
         let p = *progress.borrow_and_update();
-        if p - last_written >= 0.01 || last_write.elapsed() >= HEARTBEAT {
-            if state.jobs.set_progress(&job_id, p, LEASE).await.is_ok() {
+        if p - last_written >= 0.01 || last_write.elapsed() >= heartbeat {
+            if state.jobs.set_progress(&job_id, p, state.lease).await.is_ok() {
                 (last_written, last_write) = (p, Instant::now());
             }
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::ConvertState;
-use crate::run::{LEASE, Outcome, outcome_event, run_job};
+use crate::run::{Outcome, outcome_event, run_job};
 
 /// How often an idle worker looks at the queue even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(2);
@@ -74,7 +74,7 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
         if shutdown.is_cancelled() {
             return;
         }
-        let job = match state.jobs.claim_next(LEASE).await {
+        let job = match state.jobs.claim_next(state.lease).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::warn!(worker, error = %e, "cannot read the job queue");

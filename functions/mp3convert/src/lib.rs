@@ -1,10 +1,9 @@
 //! The all-in-one platform: every function's router merged on one port, wired to the
-//! embedded adapters (SQLite for users and jobs, a directory for files, in-process events)
-//! and a bounded worker pool for conversions.
+//! embedded adapters (SQLite for users and jobs, a directory for files, in-process events;
+//! MongoDB/GridFS and MySQL instead when configured) and a bounded worker pool for
+//! conversions.
 //!
 //! `main.rs` is the command line; [`Platform::start`] is what it and the tests run.
-
-mod keys;
 
 use std::sync::Arc;
 
@@ -13,13 +12,11 @@ use axum::Router;
 use axum::routing::get;
 use convert::ConvertState;
 use convert::worker::WorkerPool;
-use platform::auth::{TokenSigner, TokenVerifier};
-use platform::blob_store::fs::FsBlobStore;
+use platform::auth::{TokenSigner, TokenVerifier, keys};
 use platform::config::Config;
 use platform::event_bus::memory::MemoryEventBus;
-use platform::http::{ReadinessCheck, health_router, metrics};
-use platform::job_store::sqlite::SqliteJobStore;
-use platform::user_store::sqlite::SqliteUserStore;
+use platform::http::{health_router, metrics};
+use platform::runtime::Backends;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -33,28 +30,30 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Opens the data directory (creating it), its database and keys, and starts the workers.
+    /// Opens the data directory (creating it) or the configured services, the keys, and
+    /// starts the workers.
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
-        let data_dir = &config.data_dir;
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-        let pool = platform::sqlite::open(&data_dir.join("mp3convert.db")).await.context("opening the database")?;
-        let blobs = Arc::new(FsBlobStore::open(data_dir.join("blobs")).context("opening the file store")?);
-        let users = Arc::new(SqliteUserStore::new(pool.clone()));
-        let jobs = Arc::new(SqliteJobStore::new(pool.clone()));
+        let backends = Backends::embedded(config);
+        let blobs = backends.blob_store().await?;
+        let users = backends.user_store().await?;
+        let jobs = backends.job_store().await?;
+        // Embedded, events stay in the process: the worker pool below takes them.
         let events = Arc::new(MemoryEventBus::new());
 
         let keys = keys::load(config)?;
         let signer = Arc::new(TokenSigner::new(keys.private_pem.as_str(), &config.jwt_issuer, config.token_ttl)?);
         let verifier = Arc::new(TokenVerifier::new(&keys.public_pem, &config.jwt_issuer)?);
 
-        let convert_state =
-            ConvertState { blobs: blobs.clone(), jobs: jobs.clone(), events: events.clone(), event_source: EVENT_SOURCE.into() };
+        let convert_state = ConvertState {
+            blobs: blobs.clone(),
+            jobs: jobs.clone(),
+            events: events.clone(),
+            event_source: EVENT_SOURCE.into(),
+            lease: config.job_lease,
+        };
         let workers = WorkerPool::start(convert_state, config.workers, events.subscribe()).await?;
 
-        let ready: ReadinessCheck = Arc::new(move || {
-            let pool = pool.clone();
-            Box::pin(async move { platform::sqlite::ping(&pool).await })
-        });
+        let ready = backends.readiness();
         let router = Router::new()
             .merge(auth::router(auth::AuthState { users, signer, signup_open: config.signup_open }))
             .merge(upload::router(upload::UploadState {

@@ -34,6 +34,30 @@ pub struct Config {
     /// PEM text of the Ed25519 public key (SPKI), if configured.
     pub jwt_public_key: Option<String>,
     pub log_json: bool,
+    /// MongoDB (`MP3CONVERT_MONGODB_URL`): files in GridFS and jobs in a collection, instead
+    /// of the data directory.
+    pub mongodb_url: Option<Secret>,
+    pub mongodb_database: String,
+    /// MySQL (`MP3CONVERT_MYSQL_URL`): users, instead of the data directory's SQLite.
+    pub mysql_url: Option<Secret>,
+    /// Where a deployed function sends the events it emits.
+    pub events_out: EventsOut,
+    /// How long a converter may hold a job without a sign of life (progress renews it).
+    pub job_lease: Duration,
+    /// Set when running on AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
+    pub lambda: bool,
+}
+
+/// The event bus adapter a function publishes to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventsOut {
+    /// In-process only: the embedded platform's own workers take the events.
+    InProcess,
+    /// HTTP POST in binary mode to a Broker's ingress or any sink (`K_SINK`, injected by a
+    /// SinkBinding), with the extensions of `K_CE_OVERRIDES`.
+    Http { sink: String, ce_overrides: Option<String> },
+    /// AMQP publish onto the Broker's exchange in its message format (contract §4).
+    Amqp { url: Secret, exchange: String },
 }
 
 /// A string that never shows in `Debug` output or logs.
@@ -47,6 +71,12 @@ impl Secret {
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
     }
 }
 
@@ -79,11 +109,15 @@ impl Config {
             Some("production") => Mode::Production,
             Some(other) => return Err(invalid("MP3CONVERT_MODE", format!("{other:?} is neither \"dev\" nor \"production\""))),
         };
-        let addr = match lookup("MP3CONVERT_ADDR") {
-            Some(addr) => {
+        let addr = match (lookup("MP3CONVERT_ADDR"), lookup("PORT")) {
+            (Some(addr), _) => {
                 addr.parse().map_err(|_| invalid("MP3CONVERT_ADDR", format!("{addr:?} is not HOST:PORT, e.g. 127.0.0.1:8080")))?
             }
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            // The Knative runtime contract: listen on every interface at $PORT.
+            (None, Some(port)) => {
+                SocketAddr::from(([0, 0, 0, 0], port.trim().parse().map_err(|_| invalid("PORT", format!("{port:?} is not a port")))?))
+            }
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
         let (data_dir, data_dir_is_default) = match lookup("MP3CONVERT_DATA_DIR") {
             Some(dir) => (PathBuf::from(dir), false),
@@ -115,11 +149,25 @@ impl Config {
             Some("text") => false,
             Some(other) => return Err(invalid("MP3CONVERT_LOG_FORMAT", format!("{other:?} is neither \"json\" nor \"text\""))),
         };
-        if mode == Mode::Production && (jwt_private_key.is_none() || jwt_public_key.is_none()) {
+        let events_out = match (lookup("K_SINK"), lookup("MP3CONVERT_AMQP_URL")) {
+            (Some(sink), _) => EventsOut::Http { sink, ce_overrides: lookup("K_CE_OVERRIDES") },
+            (None, Some(url)) => EventsOut::Amqp {
+                url: Secret::new(url),
+                exchange: lookup("MP3CONVERT_AMQP_EXCHANGE").unwrap_or_else(|| "mp3convert".to_owned()),
+            },
+            (None, None) => EventsOut::InProcess,
+        };
+        let job_lease = Duration::from_secs(parse_or("MP3CONVERT_JOB_LEASE_SECS", &lookup, 60)?);
+        if job_lease < Duration::from_secs(2) {
+            return Err(invalid("MP3CONVERT_JOB_LEASE_SECS", "must be at least 2"));
+        }
+        // Every function verifies tokens; only the one that signs them (auth, or the
+        // all-in-one) needs the private key, and refuses to start without it (auth::keys).
+        if mode == Mode::Production && jwt_public_key.is_none() {
             return Err(invalid(
-                "MP3CONVERT_JWT_PRIVATE_KEY",
-                "production mode needs MP3CONVERT_JWT_PRIVATE_KEY(_FILE) and MP3CONVERT_JWT_PUBLIC_KEY(_FILE); \
-                 generated keys are only for MP3CONVERT_MODE=dev",
+                "MP3CONVERT_JWT_PUBLIC_KEY",
+                "production mode needs MP3CONVERT_JWT_PUBLIC_KEY(_FILE) (and MP3CONVERT_JWT_PRIVATE_KEY(_FILE) where tokens \
+                 are issued); generated keys are only for MP3CONVERT_MODE=dev",
             ));
         }
         Ok(Self {
@@ -136,6 +184,12 @@ impl Config {
             jwt_private_key,
             jwt_public_key,
             log_json,
+            mongodb_url: lookup("MP3CONVERT_MONGODB_URL").map(Secret::new),
+            mongodb_database: lookup("MP3CONVERT_MONGODB_DATABASE").unwrap_or_else(|| "mp3convert".to_owned()),
+            mysql_url: lookup("MP3CONVERT_MYSQL_URL").map(Secret::new),
+            events_out,
+            job_lease,
+            lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some(),
         })
     }
 }
@@ -196,7 +250,22 @@ mod tests {
     #[test]
     fn production_without_keys_refuses_to_start() {
         let err = config(&[("MP3CONVERT_MODE", "production")]).unwrap_err();
-        assert_eq!(err.variable, "MP3CONVERT_JWT_PRIVATE_KEY");
+        assert_eq!(err.variable, "MP3CONVERT_JWT_PUBLIC_KEY");
+    }
+
+    #[test]
+    fn knative_port_listens_on_every_interface() {
+        assert_eq!(config(&[("PORT", "9090")]).unwrap().addr.to_string(), "0.0.0.0:9090");
+        assert_eq!(config(&[("PORT", "9090"), ("MP3CONVERT_ADDR", "127.0.0.1:1")]).unwrap().addr.to_string(), "127.0.0.1:1");
+    }
+
+    #[test]
+    fn k_sink_wins_over_amqp_and_both_default_to_in_process() {
+        assert_eq!(config(&[]).unwrap().events_out, EventsOut::InProcess);
+        let amqp = config(&[("MP3CONVERT_AMQP_URL", "amqp://h")]).unwrap().events_out;
+        assert_eq!(amqp, EventsOut::Amqp { url: Secret::new("amqp://h".into()), exchange: "mp3convert".into() });
+        let http = config(&[("MP3CONVERT_AMQP_URL", "amqp://h"), ("K_SINK", "http://broker/"), ("K_CE_OVERRIDES", "{}")]).unwrap();
+        assert_eq!(http.events_out, EventsOut::Http { sink: "http://broker/".into(), ce_overrides: Some("{}".into()) });
     }
 
     #[test]
@@ -204,5 +273,7 @@ mod tests {
         assert_eq!(config(&[("MP3CONVERT_WORKERS", "many")]).unwrap_err().variable, "MP3CONVERT_WORKERS");
         assert_eq!(config(&[("MP3CONVERT_ADDR", "nowhere")]).unwrap_err().variable, "MP3CONVERT_ADDR");
         assert_eq!(config(&[("MP3CONVERT_DEFAULT_PRESET", "v11")]).unwrap_err().variable, "MP3CONVERT_DEFAULT_PRESET");
+        assert_eq!(config(&[("PORT", "http")]).unwrap_err().variable, "PORT");
+        assert_eq!(config(&[("MP3CONVERT_JOB_LEASE_SECS", "1")]).unwrap_err().variable, "MP3CONVERT_JOB_LEASE_SECS");
     }
 }

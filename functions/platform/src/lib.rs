@@ -6,6 +6,7 @@
 //! - [`auth`]: password hashing, JWT signing/verification and the `AuthUser` extractor.
 //! - [`http`]: the JSON error type every route returns, health routes, serving.
 //! - [`model`]: the records the ports store (users, jobs) and the event types.
+//! - [`runtime`]: a function binary's life: backends chosen by config, `$PORT` or Lambda, drain.
 
 pub mod auth;
 pub mod blob_store;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod job_store;
 pub mod model;
 pub mod mysql;
+pub mod runtime;
 pub mod sqlite;
 pub mod telemetry;
 pub mod user_store;

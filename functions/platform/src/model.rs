@@ -107,6 +107,17 @@ pub struct VideoUploaded {
     pub preset: String,
 }
 
+impl VideoUploaded {
+    /// The event's job: its `job_id`, or for an event from another system (which carries
+    /// none) an id derived from the event's identity, so every delivery of that event maps
+    /// to the same job.
+    pub fn job_id_or_derived(&self, source: &str, id: &str) -> String {
+        self.job_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{source}\n{id}").as_bytes()).simple().to_string())
+    }
+}
+
 fn default_preset() -> String {
     "v2".to_owned()
 }

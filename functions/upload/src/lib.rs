@@ -5,11 +5,13 @@
 //!   emit `mp3convert.video.uploaded`.
 //! - `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}`: the caller's jobs.
 //! - `DELETE /api/v1/videos/{id}`.
+//! - [`job_events`]: `POST /events/*`, the Broker's job-status and dead-letter deliveries.
 //!
 //! [`incoming`] turns a request body into one checked file stream; [`sniff`] rejects what
 //! is clearly not audio or video.
 
 mod incoming;
+pub mod job_events;
 mod routes;
 mod sniff;
 

@@ -31,6 +31,7 @@ impl ConvertApp {
             jobs: jobs.clone(),
             events: Arc::new(MemoryEventBus::new()),
             event_source: "/test/convert".into(),
+            lease: std::time::Duration::from_secs(60),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());

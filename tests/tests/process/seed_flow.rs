@@ -3,24 +3,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::fixtures;
 use tests::process::Server;
-
-fn curl(args: &[&str]) -> String {
-    let output = Command::new("curl")
-        .arg("-sS")
-        .arg("--fail-with-body")
-        .args(args)
-        .output()
-        .expect("curl (install it with local-dev/install-deps.sh)");
-    assert!(
-        output.status.success(),
-        "curl {args:?} failed: {} {}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
+use tests::{curl, fixtures};
 
 #[tokio::test]
 async fn the_seed_curl_flow_turns_a_video_into_an_mp3() {

@@ -4,6 +4,7 @@
 //! verifies with the public key ([`TokenVerifier`]).
 
 mod extract;
+pub mod keys;
 mod password;
 mod tokens;
 

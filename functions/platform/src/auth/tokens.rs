@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,12 @@ impl KeyPair {
             private_pem: key.to_pkcs8_pem(LineEnding::LF)?.to_string(),
             public_pem: key.verifying_key().to_public_key_pem(LineEnding::LF)?,
         })
+    }
+
+    /// The pair of a PKCS#8 PEM private key (the public key is derived from it).
+    pub fn from_private_pem(private_pem: &str) -> anyhow::Result<Self> {
+        let key = SigningKey::from_pkcs8_pem(private_pem)?;
+        Ok(Self { private_pem: private_pem.to_owned(), public_pem: key.verifying_key().to_public_key_pem(LineEnding::LF)? })
     }
 }
 

@@ -39,6 +39,17 @@ impl Event {
     }
 }
 
+/// The JSON data of a received CloudEvent as `T`; `Err` says what is wrong with it.
+pub fn parse_data<T: serde::de::DeserializeOwned>(data: Option<&cloudevents::Data>) -> Result<T, String> {
+    let parsed = match data {
+        Some(cloudevents::Data::Json(value)) => serde_json::from_value(value.clone()),
+        Some(cloudevents::Data::Binary(bytes)) => serde_json::from_slice(bytes),
+        Some(cloudevents::Data::String(text)) => serde_json::from_str(text),
+        None => return Err("the event has no data".to_owned()),
+    };
+    parsed.map_err(|e| e.to_string())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EventBusError {
     /// The bus could not take the event now; publishing again later may work.

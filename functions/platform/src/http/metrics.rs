@@ -11,6 +11,8 @@ pub static JOBS_SUCCEEDED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
 pub static CONVERSION_MILLIS: AtomicU64 = AtomicU64::new(0);
 pub static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
+pub static EVENTS_RECEIVED: AtomicU64 = AtomicU64::new(0);
+pub static EVENTS_ANSWERED: AtomicU64 = AtomicU64::new(0);
 
 pub fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
@@ -25,6 +27,8 @@ pub async fn handler() -> impl IntoResponse {
         ("mp3convert_jobs_failed_total", "Conversions that failed permanently.", &JOBS_FAILED),
         ("mp3convert_conversion_milliseconds_total", "Wall time spent converting.", &CONVERSION_MILLIS),
         ("mp3convert_downloads_total", "MP3 downloads started.", &DOWNLOADS),
+        ("mp3convert_events_received_total", "CloudEvents delivered to this function.", &EVENTS_RECEIVED),
+        ("mp3convert_events_answered_total", "Deliveries answered 2xx (with a reply event where one is due).", &EVENTS_ANSWERED),
     ];
     let mut body = String::new();
     for (name, help, counter) in rows {

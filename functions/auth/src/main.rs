@@ -1,0 +1,17 @@
+//! `mp3convert-auth`: the auth function on its own (Knative Service or AWS Lambda).
+
+use std::sync::Arc;
+
+use platform::auth::{TokenSigner, keys};
+use platform::runtime::{Backends, Function};
+
+fn main() -> std::process::ExitCode {
+    platform::runtime::main("mp3convert-auth", |config| async move {
+        let backends = Backends::for_function(&config);
+        let keys = keys::load(&config)?;
+        let signer = Arc::new(TokenSigner::new(&keys.private_pem, &config.jwt_issuer, config.token_ttl)?);
+        let users = backends.user_store().await?;
+        let router = auth::router(auth::AuthState { users, signer, signup_open: config.signup_open });
+        Ok(Function { router, ready: backends.readiness() })
+    })
+}

@@ -1,0 +1,84 @@
+//! How a function binary runs: configuration → backends → router → HTTP on `$PORT` (the
+//! Knative runtime contract) or AWS Lambda (when `AWS_LAMBDA_RUNTIME_API` is set), with
+//! `/health/*`, `/metrics`, logs on stderr (JSON in production) and a SIGTERM drain.
+//!
+//! Each function's `main.rs` is [`main`] plus a closure that builds its router from
+//! [`Backends`].
+
+mod backends;
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use backends::Backends;
+
+use crate::config::Config;
+use crate::http::{ReadinessCheck, health_router, metrics};
+
+/// A function's routes and how to tell it is ready.
+pub struct Function {
+    pub router: Router,
+    /// Whether the backends the function uses answer (`GET /health/readiness`).
+    pub ready: ReadinessCheck,
+}
+
+/// Runs the function `name` (e.g. `mp3convert-upload`) built by `build` until SIGTERM.
+///
+/// Exit codes: 0 after a drain, 2 for a configuration error, 1 when start-up fails.
+pub fn main<B, F>(name: &'static str, build: B) -> ExitCode
+where
+    B: FnOnce(Config) -> F,
+    F: Future<Output = anyhow::Result<Function>>,
+{
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(config.log_json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{name}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(name, config, build)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(function = name, error = format!("{e:#}"), "stopped");
+            eprintln!("{name}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run<B, F>(name: &'static str, config: Config, build: B) -> anyhow::Result<()>
+where
+    B: FnOnce(Config) -> F,
+    F: Future<Output = anyhow::Result<Function>>,
+{
+    let (addr, lambda) = (config.addr, config.lambda);
+    let function = build(config).await?;
+    let router =
+        function.router.merge(health_router(function.ready)).route("/metrics", get(metrics::handler)).layer(TraceLayer::new_for_http());
+    if lambda {
+        tracing::info!(function = name, "serving AWS Lambda invocations");
+        return lambda_http::run(router).await.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(function = name, addr = %local, "ready");
+    // One plain line on stdout for scripts and tests that start the function on port 0.
+    println!("{name} listening on http://{local}");
+    crate::http::serve(listener, router, crate::http::shutdown_signal()).await.context("serving HTTP")?;
+    tracing::info!(function = name, "drained, exiting");
+    Ok(())
+}

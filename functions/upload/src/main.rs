@@ -1,0 +1,29 @@
+//! `mp3convert-upload`: the upload function on its own (Knative Service or AWS Lambda). It
+//! sends `mp3convert.video.uploaded` to `K_SINK` (the Broker) or onto RabbitMQ, and takes
+//! the Broker's job-status and dead-letter deliveries on `/events/*`.
+
+use std::sync::Arc;
+
+use platform::auth::{TokenVerifier, keys};
+use platform::runtime::{Backends, Function};
+
+fn main() -> std::process::ExitCode {
+    platform::runtime::main("mp3convert-upload", |config| async move {
+        let backends = Backends::for_function(&config);
+        let verifier = Arc::new(TokenVerifier::new(&keys::load_public(&config)?, &config.jwt_issuer)?);
+        let events = backends.event_bus()?;
+        let blobs = backends.blob_store().await?;
+        let jobs = backends.job_store().await?;
+        let router = upload::router(upload::UploadState {
+            blobs,
+            jobs: jobs.clone(),
+            events,
+            verifier,
+            max_upload_bytes: config.max_upload_bytes,
+            default_preset: config.default_preset.to_string(),
+            event_source: "/mp3convert/upload".into(),
+        })
+        .merge(upload::job_events::router(jobs));
+        Ok(Function { router, ready: backends.readiness() })
+    })
+}

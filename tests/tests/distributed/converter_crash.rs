@@ -1,0 +1,49 @@
+//! The converter killed mid-conversion (SIGKILL: a crash, an OOM kill, a lost node): the
+//! broker's delivery fails, it retries per the Broker's delivery spec, the restarted
+//! converter takes the job over once the dead one's lease has run out, and the job succeeds
+//! once, with one MP3.
+
+use std::time::Duration;
+
+use tests::cluster::Cluster;
+use tests::fixtures;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_converter_killed_mid_conversion_is_redelivered_to_and_the_job_succeeds_once() {
+    let mut cluster = Cluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Long enough to be caught mid-way, quick to make (audio only).
+    let audio = fixtures::audio(dir.path(), "lecture.m4a", 300.0);
+    let user = cluster.user().await;
+    let uploaded: serde_json::Value = cluster.upload(&user, &audio).await.json().await.unwrap();
+    let job_id = uploaded["job_id"].as_str().expect("job_id").to_owned();
+
+    tests::eventually("the conversion under way", Duration::from_secs(60), || async {
+        let job = cluster.job(&user, &job_id).await;
+        (job["status"] == "processing" && job["progress"].as_f64().unwrap_or(0.0) > 0.0).then_some(())
+    })
+    .await;
+    cluster.convert.kill();
+    let progress_at_kill = cluster.job(&user, &job_id).await["progress"].as_f64().unwrap();
+    assert!(progress_at_kill < 1.0, "killed mid-way ({progress_at_kill})");
+    cluster.convert.start();
+
+    let job = cluster.finished_job(&user, &job_id, Duration::from_secs(240)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // The new converter got the redelivery and converted the job once.
+    assert!(cluster.metric(&cluster.convert, "mp3convert_events_received_total").await >= 1);
+    assert_eq!(cluster.metric(&cluster.convert, "mp3convert_jobs_succeeded_total").await, 1);
+    assert_eq!(cluster.gridfs_files("mp3s").await, 1);
+    let response = cluster
+        .client
+        .get(format!("{}/download?fid={}", cluster.download.url, job["mp3_id"].as_str().unwrap()))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let out = dir.path().join("lecture.mp3");
+    std::fs::write(&out, response.bytes().await.unwrap()).unwrap();
+    fixtures::assert_mp3(&out, fixtures::audio_duration(&audio));
+    cluster.stop().await;
+}
