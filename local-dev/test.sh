@@ -14,7 +14,7 @@ mkdir -p target
 ./local-dev/services.sh start >target/services-start.log 2>&1 &
 services=$!
 
-cargo build --locked --bin mp3convert
+cargo build --locked --workspace --bins
 cargo test --locked --workspace --no-run
 
 if ! wait "$services"; then

@@ -25,6 +25,9 @@ impl Server {
         let mut child = Command::new(binary())
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            // The embedded default: not the services `local-dev/test.sh` exports for others.
+            .env_remove("MP3CONVERT_MONGODB_URL")
+            .env_remove("MP3CONVERT_MYSQL_URL")
             .envs(envs.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

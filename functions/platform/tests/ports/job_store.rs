@@ -187,3 +187,26 @@ async fn mongodb_a_job_id_is_stored_once() {
     assert!(matches!(store.create(&job).await, Err(JobStoreError::Duplicate)));
     db.drop().await.unwrap();
 }
+
+/// Every function that uses the job store opens it at start-up, on the same database, and
+/// several may start at once (FerretDB drops the connection on a duplicate index creation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mongodb_opens_again_and_concurrently_on_one_database() {
+    let (db, first) = mongo_store().await;
+    let job = first.create(&new_job("owner", Some("key"))).await.unwrap();
+    let again = MongoJobStore::open(db.clone()).await.expect("a second open");
+    let opens = (0..3).map(|_| tokio::spawn(MongoJobStore::open(db.clone())));
+    for open in opens {
+        open.await.unwrap().expect("a concurrent open");
+    }
+    assert_eq!(again.get(&job.job_id).await.unwrap().map(|j| j.job_id), Some(job.job_id.clone()));
+    let duplicate = again.create(&NewJob { job_id: platform::new_id(), ..new_job("owner", Some("key")) }).await;
+    assert!(matches!(duplicate, Err(platform::job_store::JobStoreError::Duplicate)), "the idempotency index still holds");
+    let fresh = db.client().database(&crate::services::unique("mp3convert_test"));
+    let racing = (0..3).map(|_| tokio::spawn(MongoJobStore::open(fresh.clone())));
+    for open in racing {
+        open.await.unwrap().expect("racing first opens");
+    }
+    db.drop().await.unwrap();
+    fresh.drop().await.unwrap();
+}
