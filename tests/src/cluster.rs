@@ -66,7 +66,7 @@ impl Proc {
         let mut child = Command::new(&program)
             .args(&self.command[1..])
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", std::env::var("CLUSTER_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("RUST_LOG", std::env::var("CLUSTER_LOG").unwrap_or_else(|_| "warn,symphonia_core=error".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -148,7 +148,7 @@ impl Cluster {
 
     pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let name = format!("cluster_{}", platform::new_id());
+        let name = format!("mp3convert_cluster_{}", platform::new_id());
         let keys = KeyPair::generate().expect("key pair");
         let (private, public) = (dir.path().join("jwt.pem"), dir.path().join("jwt.pub.pem"));
         std::fs::write(&private, &keys.private_pem).expect("write key");

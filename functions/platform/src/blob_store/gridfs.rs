@@ -8,7 +8,8 @@
 //! complete, and a re-run of the converter replaces its crashed attempt instead of
 //! duplicating it. Two writers of the same id at once are not supported (a job's lease
 //! prevents that). An aborted or dropped writer deletes its chunks; a process killed
-//! mid-write leaves chunks whose `files_id` has no files document (safe to sweep).
+//! mid-write leaves chunks whose `files_id` has no files document: `sweep_orphans` deletes
+//! them (the functions run it at start-up).
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -76,6 +77,31 @@ impl GridFsBlobStore {
             store.chunks(bucket).create_index(chunks).await.map_err(db_err)?;
         }
         Ok(store)
+    }
+
+    /// Deletes the chunks that a writer killed mid-write left behind: chunks under a
+    /// temporary `ObjectId` older than `older_than` with no files document. (Files other
+    /// drivers wrote with `ObjectId` ids have their files document, so they stay.) Returns
+    /// how many chunks went.
+    pub async fn sweep_orphans(&self, older_than: std::time::Duration) -> Result<u64, BlobError> {
+        let cutoff = std::time::SystemTime::now().checked_sub(older_than).unwrap_or(std::time::UNIX_EPOCH);
+        let seconds = cutoff.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32;
+        let mut bytes = [0u8; 12];
+        bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+        let before = ObjectId::from_bytes(bytes);
+        let mut deleted = 0;
+        for bucket in [Bucket::Videos, Bucket::Mp3s] {
+            let chunks = self.chunks(bucket);
+            let ids = chunks.distinct("files_id", doc! { "files_id": { "$lt": before } }).await.map_err(db_err)?;
+            for id in ids {
+                if id.as_object_id().is_none() || self.files(bucket).count_documents(doc! { "_id": id.clone() }).await.map_err(db_err)? > 0
+                {
+                    continue;
+                }
+                deleted += chunks.delete_many(doc! { "files_id": id }).await.map_err(db_err)?.deleted_count;
+            }
+        }
+        Ok(deleted)
     }
 
     /// Connects to `url` and opens database `db_name`.

@@ -31,6 +31,10 @@ use crate::user_store::UserStore;
 use crate::user_store::mysql::MySqlUserStore;
 use crate::user_store::sqlite::SqliteUserStore;
 
+/// Chunks of an unfinished GridFS write older than this belong to a dead writer: no
+/// conversion or upload runs that long (Knative's and Lambda's timeouts are shorter).
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
 /// How long an event POST to `K_SINK` may take.
 const EVENT_POST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -60,7 +64,16 @@ impl Backends {
 
     pub async fn blob_store(&self) -> anyhow::Result<Arc<dyn BlobStore>> {
         if let Some(db) = self.mongo().await? {
-            return Ok(Arc::new(GridFsBlobStore::open(db.clone()).await.context("opening the GridFS buckets")?));
+            let store = Arc::new(GridFsBlobStore::open(db.clone()).await.context("opening the GridFS buckets")?);
+            let sweeper = store.clone();
+            tokio::spawn(async move {
+                match sweeper.sweep_orphans(ORPHAN_AGE).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(chunks = n, "deleted the chunks of writes cut off by a crash"),
+                    Err(e) => tracing::warn!(error = %e, "sweeping orphan GridFS chunks"),
+                }
+            });
+            return Ok(store);
         }
         self.local("MP3CONVERT_MONGODB_URL", "files")?;
         let dir = self.config.data_dir.join("blobs");

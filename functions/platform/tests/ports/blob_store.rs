@@ -292,3 +292,34 @@ async fn gridfs_a_dropped_sink_leaves_no_chunks() {
     assert_eq!(left, 0, "chunks left behind");
     drop_db(db).await;
 }
+
+/// A writer killed mid-write (no drop, no abort) leaves chunks under a temporary id; the
+/// sweep deletes old ones, and only those: not a write still running, not a file another
+/// driver stored under an `ObjectId`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_the_sweep_deletes_only_orphans_of_dead_writers() {
+    use mongodb::bson::{Binary, doc, oid::ObjectId, spec::BinarySubtype};
+    let (db, store) = gridfs_store(4).await;
+    let chunks = db.collection::<mongodb::bson::Document>("videos.chunks");
+    let id_at = |seconds_ago: u32| {
+        let mut bytes = [0u8; 12];
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
+        bytes[..4].copy_from_slice(&(now - seconds_ago).to_be_bytes());
+        bytes[11] = (seconds_ago % 251) as u8;
+        ObjectId::from_bytes(bytes)
+    };
+    let chunk = |files_id: ObjectId, n: i32| doc! { "files_id": files_id, "n": n, "data": Binary { subtype: BinarySubtype::Generic, bytes: vec![1, 2] } };
+    let (dead, running, foreign) = (id_at(7200), id_at(5), id_at(7300));
+    chunks.insert_many([chunk(dead, 0), chunk(dead, 1), chunk(running, 0), chunk(foreign, 0)]).await.unwrap();
+    let files = db.collection::<mongodb::bson::Document>("videos.files");
+    files
+        .insert_one(doc! { "_id": foreign, "length": 2_i64, "chunkSize": 4, "uploadDate": mongodb::bson::DateTime::now(), "filename": "f", "metadata": { "owner_id": "o" } })
+        .await
+        .unwrap();
+
+    assert_eq!(store.sweep_orphans(std::time::Duration::from_secs(3600)).await.unwrap(), 2);
+    for (files_id, left) in [(dead, 0), (running, 1), (foreign, 1)] {
+        assert_eq!(chunks.count_documents(doc! { "files_id": files_id }).await.unwrap(), left, "{files_id}");
+    }
+    drop_db(db).await;
+}
