@@ -135,10 +135,10 @@ impl MongoJobStore {
             if index_exists(&jobs, &name).await? {
                 continue;
             }
-            if let Err(e) = jobs.create_index(index).await {
-                if !index_exists(&jobs, &name).await? {
-                    return Err(unavailable(e));
-                }
+            if let Err(e) = jobs.create_index(index).await
+                && !index_exists(&jobs, &name).await?
+            {
+                return Err(unavailable(e));
             }
         }
         Ok(Self { jobs, counters: db.collection("counters"), claims: db.collection("job_claims") })
