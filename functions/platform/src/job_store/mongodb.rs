@@ -98,13 +98,15 @@ fn job(doc: JobDoc) -> Result<Job, JobStoreError> {
     })
 }
 
-async fn index_exists(jobs: &Collection<JobDoc>, name: &str) -> Result<bool, JobStoreError> {
-    match jobs.list_index_names().await {
-        Ok(names) => Ok(names.iter().any(|n| n == name)),
-        // Listing the indexes of a collection that does not exist yet.
-        Err(e) if matches!(*e.kind, mongodb::error::ErrorKind::Command(ref c) if c.code == 26) => Ok(false),
-        Err(e) => Err(unavailable(e)),
-    }
+/// Whether `jobs` has an index on exactly `keys`.
+async fn index_exists(jobs: &Collection<JobDoc>, keys: &Document) -> Result<bool, JobStoreError> {
+    let indexes: Vec<IndexModel> = match jobs.list_indexes().await {
+        Ok(cursor) => cursor.try_collect().await.map_err(unavailable)?,
+        // The collection does not exist yet (NamespaceNotFound).
+        Err(e) if matches!(*e.kind, ErrorKind::Command(ref c) if c.code == 26) => return Ok(false),
+        Err(e) => return Err(unavailable(e)),
+    };
+    Ok(indexes.iter().any(|index| &index.keys == keys))
 }
 
 /// The update that hands a job to a converter for `lease`.
@@ -118,25 +120,25 @@ fn take(lease: Duration) -> Document {
 impl MongoJobStore {
     /// Uses `db`'s `jobs` and `counters` collections, creating the indexes that are missing.
     ///
-    /// Only the missing ones: FerretDB 1.24 drops the connection when asked to create an
-    /// index that already exists, which every function but the first to start would do.
-    /// Functions starting at once may still race to create one; a failed creation counts
-    /// as done if the index exists afterwards.
+    /// Only the missing ones, whatever their names: FerretDB 1.24 drops the connection when
+    /// asked to create an index that already exists, which every function but the first to
+    /// start would do. Functions starting at once may still race to create one; a failed
+    /// creation counts as done if the index exists afterwards.
     pub async fn open(db: Database) -> Result<Self, JobStoreError> {
         let jobs = db.collection::<JobDoc>("jobs");
-        let named = |name: &str| IndexOptions::builder().name(name.to_owned());
+        let unique_sparse = IndexOptions::builder().unique(true).sparse(true).build();
         let indexes = [
-            IndexModel::builder().keys(doc! { "idem": 1 }).options(named("idem_unique").unique(true).sparse(true).build()).build(),
-            IndexModel::builder().keys(doc! { "status": 1, "seq": 1 }).options(named("status_seq").build()).build(),
-            IndexModel::builder().keys(doc! { "owner_id": 1, "seq": -1 }).options(named("owner_newest").build()).build(),
+            IndexModel::builder().keys(doc! { "idem": 1 }).options(unique_sparse).build(),
+            IndexModel::builder().keys(doc! { "status": 1, "seq": 1 }).build(),
+            IndexModel::builder().keys(doc! { "owner_id": 1, "seq": -1 }).build(),
         ];
         for index in indexes {
-            let name = index.options.as_ref().and_then(|o| o.name.clone()).unwrap_or_default();
-            if index_exists(&jobs, &name).await? {
+            let keys = index.keys.clone();
+            if index_exists(&jobs, &keys).await? {
                 continue;
             }
             if let Err(e) = jobs.create_index(index).await
-                && !index_exists(&jobs, &name).await?
+                && !index_exists(&jobs, &keys).await?
             {
                 return Err(unavailable(e));
             }

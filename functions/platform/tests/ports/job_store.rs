@@ -207,6 +207,13 @@ async fn mongodb_opens_again_and_concurrently_on_one_database() {
     for open in racing {
         open.await.unwrap().expect("racing first opens");
     }
+    // An index made earlier under another name (an older version's) counts as there.
+    let older = db.client().database(&crate::services::unique("mp3convert_test"));
+    let options = mongodb::options::IndexOptions::builder().name("legacy".to_owned()).unique(true).sparse(true).build();
+    let legacy = mongodb::IndexModel::builder().keys(mongodb::bson::doc! { "idem": 1 }).options(options).build();
+    older.collection::<mongodb::bson::Document>("jobs").create_index(legacy).await.unwrap();
+    MongoJobStore::open(older.clone()).await.expect("an open beside a differently named index");
     db.drop().await.unwrap();
     fresh.drop().await.unwrap();
+    older.drop().await.unwrap();
 }
