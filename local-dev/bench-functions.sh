@@ -86,7 +86,8 @@ latency() { # upload-url token → ms from upload start to succeeded
 
 LOCAL_DEV_FUNCTIONS_PORT=$((port + 10)) MP3CONVERT_BIN_DIR=$bin RUST_LOG=warn ./local-dev/functions.sh start > /dev/null
 dist_auth=http://127.0.0.1:$((port + 10)) dist_upload=http://127.0.0.1:$((port + 11))
-MP3CONVERT_WORKERS=1 RUST_LOG=warn "$bin/mp3convert" serve --addr "127.0.0.1:$port" --data-dir "$work/embedded" > /dev/null &
+# The embedded default: its data directory, not the services exported above.
+env -u MP3CONVERT_MONGODB_URL -u MP3CONVERT_MYSQL_URL -u MP3CONVERT_AMQP_URL MP3CONVERT_WORKERS=1 RUST_LOG=warn "$bin/mp3convert" serve --addr "127.0.0.1:$port" --data-dir "$work/embedded" > /dev/null &
 pids=($!)
 until curl -fs -o /dev/null "http://127.0.0.1:$port/health/readiness"; do sleep 0.01; done
 embedded=http://127.0.0.1:$port

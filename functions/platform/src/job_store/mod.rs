@@ -29,8 +29,8 @@ pub enum JobStoreError {
     /// A job with this id, or this owner's idempotency key, exists already.
     #[error("job exists already")]
     Duplicate,
-    #[error("job store unavailable")]
-    Unavailable(#[source] anyhow::Error),
+    #[error("job store unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
 }
 
 #[async_trait]
