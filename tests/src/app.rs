@@ -34,8 +34,12 @@ impl TestApp {
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
-        let mut map: HashMap<String, String> =
-            HashMap::from([("MP3CONVERT_DATA_DIR".into(), data_dir.display().to_string()), ("MP3CONVERT_WORKERS".into(), "1".into())]);
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("MP3CONVERT_DATA_DIR".into(), data_dir.display().to_string()),
+            ("MP3CONVERT_WORKERS".into(), "1".into()),
+            // Conversions run in worker processes of the real binary (this is a test harness).
+            ("MP3CONVERT_CONVERTER_EXE".into(), crate::process::binary().display().to_string()),
+        ]);
         map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_lookup(|name| map.get(name).cloned()).expect("test config");
         let platform = mp3convert::Platform::start(&config).await.expect("platform starts");

@@ -6,7 +6,7 @@ use platform::auth::{TokenSigner, keys};
 use platform::runtime::{Backends, Function};
 
 fn main() -> std::process::ExitCode {
-    platform::runtime::main("mp3convert-auth", |config| async move {
+    platform::runtime::main("mp3convert-auth", |config, _stopping| async move {
         let backends = Backends::for_function(&config);
         let keys = keys::load(&config)?;
         let signer = Arc::new(TokenSigner::new(&keys.private_pem, &config.jwt_issuer, config.token_ttl)?);

@@ -15,6 +15,9 @@ pub use events::router;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
+use media::isolate::Sandbox;
 use platform::blob_store::BlobStore;
 use platform::event_bus::EventBus;
 use platform::job_store::JobStore;
@@ -29,4 +32,12 @@ pub struct ConvertState {
     /// How long a claimed job stays ours without a sign of life (progress renews it); a
     /// converter that dies loses its job to the next delivery once this has passed.
     pub lease: Duration,
+    /// The worker process each conversion runs in (`None`: in this process, for tests of
+    /// the job logic only; a crafted input can then take the process down).
+    pub sandbox: Option<Sandbox>,
+    /// The longest MP3 a conversion may produce.
+    pub max_duration: Duration,
+    /// Cancelled when the process must stop (the shutdown deadline): running conversions are
+    /// cut off and their jobs re-queued.
+    pub stopping: CancellationToken,
 }

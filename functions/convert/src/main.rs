@@ -8,7 +8,11 @@ use platform::event_bus::memory::MemoryEventBus;
 use platform::runtime::{Backends, Function};
 
 fn main() -> std::process::ExitCode {
-    platform::runtime::main("mp3convert-convert", |config| async move {
+    // Each conversion runs in a worker process: this same binary, started with this argument.
+    if std::env::args().nth(1).as_deref() == Some(media::isolate::WORKER_ARG) {
+        return media::isolate::worker_main();
+    }
+    platform::runtime::main("mp3convert-convert", |config, stopping| async move {
         let backends = Backends::for_function(&config);
         let state = ConvertState {
             blobs: backends.blob_store().await?,
@@ -18,6 +22,9 @@ fn main() -> std::process::ExitCode {
             events: Arc::new(MemoryEventBus::new()),
             event_source: "/mp3convert/convert".into(),
             lease: config.job_lease,
+            sandbox: Some(config.limits.sandbox()?),
+            max_duration: config.limits.max_duration,
+            stopping: stopping.clone(),
         };
         Ok(Function { router: convert::router(state), ready: backends.readiness() })
     })

@@ -1,7 +1,7 @@
 //! One conversion job, start to finish.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use platform::blob_store::{BlobError, BlobMeta, Bucket};
@@ -144,18 +144,30 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
     let (progress_tx, progress_rx) = watch::channel(0f32);
     let reporter = tokio::spawn(report_progress(state.clone(), job.job_id.clone(), progress_rx));
 
+    let stop_watch = tokio::spawn({
+        let (stopping, cancel) = (state.stopping.clone(), cancel.clone());
+        async move {
+            stopping.cancelled().await;
+            cancel.store(true, Ordering::Relaxed);
+        }
+    });
     let blobs = state.blobs.clone();
     let (video_id, mp3_id) = (job.video_id.clone(), mp3_id(job));
     let span = tracing::Span::current();
+    let sandbox = state.sandbox.clone();
+    let max_duration = Some(state.max_duration);
     let result = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let source = blobs.open_sync(Bucket::Videos, &video_id)?;
         let mut sink = blobs.create_sync(Bucket::Mp3s, &mp3_id, meta)?;
-        let options = media::Options { preset, extension, fallback_title: stem };
+        let options = media::Options { preset, extension, fallback_title: stem, max_duration };
         let mut on_progress = |p: f32| {
             progress_tx.send_replace(p);
         };
-        let report = media::convert(source, sink.as_mut(), &options, &mut on_progress, &cancel);
+        let report = match &sandbox {
+            Some(sandbox) => media::isolate::convert(sandbox, source, sink.as_mut(), &options, &mut on_progress, &cancel),
+            None => media::convert(source, sink.as_mut(), &options, &mut on_progress, &cancel),
+        };
         match report {
             Ok(report) => sink.commit().map(|_| Ok(report)).map_err(RunError::Blob),
             Err(e) => Ok(Err(e)),
@@ -163,6 +175,7 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
     })
     .await;
     reporter.abort();
+    stop_watch.abort();
 
     match result {
         Ok(Ok(Ok(report))) => Ok(Ok(report)),

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match media::convert_file(Path::new(&args[1]), Path::new(&args[2]), preset) {
+    match media::convert_file(Path::new(&args[1]), Path::new(&args[2]), &media::Options::for_path(Path::new(&args[1]), preset), None) {
         Ok(r) => {
             println!(
                 "{} ms, {} Hz, {} ch, {} bytes, codec {}{}",

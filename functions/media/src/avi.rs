@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use symphonia::core::audio::{Channels, Position};
 use symphonia::core::io::MediaSource;
 
-use crate::feed::{Feed, Start};
+use crate::feed::{Feed, Pushed, Start};
 use crate::pcm::{SampleKind, deinterleave};
 use crate::tags::SourceTags;
 use crate::{MediaError, Mp3Sink, Options, Report};
@@ -30,7 +30,7 @@ struct AudioStream {
     layout: Channels,
 }
 
-const MAX_CHUNK: u32 = 64 << 20;
+const MAX_HEADER_CHUNKS: u32 = 4096;
 
 fn read_u32(r: &mut impl Read) -> io::Result<u32> {
     let mut b = [0u8; 4];
@@ -95,6 +95,7 @@ fn parse_strf(index: [u8; 2], f: &[u8]) -> Result<AudioStream, MediaError> {
     if channels == 0 || rate == 0 {
         return Err(MediaError::CorruptInput("AVI audio stream without channels or rate".into()));
     }
+    crate::limits::check_format(u64::from(rate), channels as u64)?;
     Ok(AudioStream { index, kind, channels, rate, layout })
 }
 
@@ -111,7 +112,13 @@ fn read_headers<R: Read + Seek>(r: &mut R) -> Result<Option<AudioStream>, MediaE
     let mut pos = 12 + 12;
     let mut stream = 0u8;
     let mut found = None;
+    // A real header list holds a few stream lists of a few chunks each.
+    let mut chunks = 0u32;
     while pos + 8 <= end {
+        chunks += 1;
+        if chunks > MAX_HEADER_CHUNKS {
+            return Err(MediaError::CorruptInput("AVI header list with too many chunks".into()));
+        }
         r.seek(SeekFrom::Start(pos))?;
         let id = read_fourcc(r)?;
         let size = read_u32(r)?;
@@ -120,17 +127,23 @@ fn read_headers<R: Read + Seek>(r: &mut R) -> Result<Option<AudioStream>, MediaE
             let (mut kind, mut strf) = (None, None);
             let mut p = pos + 12;
             while p + 8 <= strl_end {
+                chunks += 1;
+                if chunks > MAX_HEADER_CHUNKS {
+                    return Err(MediaError::CorruptInput("AVI header list with too many chunks".into()));
+                }
                 r.seek(SeekFrom::Start(p))?;
                 let cid = read_fourcc(r)?;
-                let csize = read_u32(r)?.min(4096);
-                let mut data = vec![0u8; csize as usize];
-                r.read_exact(&mut data)?;
-                match &cid {
-                    b"strh" => kind = data.get(0..4).map(|k| [k[0], k[1], k[2], k[3]]),
-                    b"strf" => strf = Some(data),
-                    _ => {}
+                let csize = read_u32(r)?;
+                // Only the two small chunks we parse are read, and at most 4 KiB of each.
+                if matches!(&cid, b"strh" | b"strf") {
+                    let mut data = vec![0u8; csize.min(4096) as usize];
+                    r.read_exact(&mut data)?;
+                    match &cid {
+                        b"strh" => kind = data.get(0..4).map(|k| [k[0], k[1], k[2], k[3]]),
+                        _ => strf = Some(data),
+                    }
                 }
-                p += 8 + u64::from(csize) + u64::from(csize & 1);
+                p = p.saturating_add(8 + u64::from(csize) + u64::from(csize & 1));
             }
             if found.is_none()
                 && kind == Some(*b"auds")
@@ -139,7 +152,7 @@ fn read_headers<R: Read + Seek>(r: &mut R) -> Result<Option<AudioStream>, MediaE
                 let index = [b'0' + stream / 10, b'0' + stream % 10];
                 found = Some(parse_strf(index, &f)?);
             }
-            stream += 1;
+            stream = stream.saturating_add(1);
         }
         pos += 8 + u64::from(size) + u64::from(size & 1);
     }
@@ -162,9 +175,8 @@ pub fn run(
     let Some(audio) = audio else { return Err(MediaError::NoAudioTrack) };
     let mut r = BufReader::with_capacity(64 * 1024, source);
     let mut pos = r.stream_position()?;
-    let mut feed = Feed::new(sink, options.preset);
-    let mut planes: Vec<Vec<f32>> = vec![Vec::new(); audio.channels];
-    let mut chunk = Vec::new();
+    let mut feed = Feed::new(sink, options);
+    let mut pcm = PcmChunks::new(audio);
     let mut last_progress = 0.0f32;
     progress(0.0);
     let truncated = loop {
@@ -175,47 +187,34 @@ pub fn run(
         let (id, size) = match header {
             Ok(h) => h,
             // A clean end falls exactly on a chunk boundary.
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => break len > 0 && pos + 8 <= len,
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => break len > 0 && pos.saturating_add(8) <= len,
             Err(e) => return Err(e.into()),
         };
-        pos += 8;
+        pos = pos.saturating_add(8);
         // Descend into RIFF AVIX, LIST movi and LIST rec; skip every other list and chunk.
         if &id == b"RIFF" || &id == b"LIST" {
             let mut kind = [0u8; 4];
             r.read_exact(&mut kind)?;
-            pos += 4;
+            pos = pos.saturating_add(4);
             if !matches!(&kind, b"movi" | b"rec " | b"AVIX") {
                 let skip = u64::from(size).saturating_sub(4) + u64::from(size & 1);
                 r.seek_relative(skip as i64)?;
-                pos += skip;
+                pos = pos.saturating_add(skip);
             }
             continue;
         }
         let padded = u64::from(size) + u64::from(size & 1);
-        if id[0..2] != audio.index || &id[2..4] != b"wb" {
+        if id[0..2] != pcm.stream.index || &id[2..4] != b"wb" {
             r.seek_relative(padded as i64)?;
-            pos += padded;
+            pos = pos.saturating_add(padded);
             continue;
         }
-        if size > MAX_CHUNK {
-            return Err(MediaError::CorruptInput("AVI audio chunk too large".into()));
+        match pcm.read_chunk(&mut r, padded, size, &mut feed, options)? {
+            ChunkEnd::More => {}
+            ChunkEnd::Cut => break true,
+            ChunkEnd::Stop(format_changed) => break format_changed,
         }
-        chunk.resize(size as usize, 0);
-        match r.read_exact(&mut chunk) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => break true,
-            Err(e) => return Err(e.into()),
-        }
-        if size & 1 == 1 {
-            let mut pad = [0u8; 1];
-            let _ = r.read(&mut pad)?;
-        }
-        pos += padded;
-        let frames = deinterleave(&chunk, audio.kind, false, audio.channels, &mut planes);
-        feed.push(&planes, frames, audio.rate, &audio.layout, |_| {
-            let id3 = SourceTags::default().to_id3(&options.fallback_title).map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
-            Ok(Start { id3, skip: 0, limit: None })
-        })?;
+        pos = pos.saturating_add(padded);
         if len > 0 {
             let p = (pos as f64 / len as f64).min(1.0) as f32;
             if p >= last_progress + 0.01 {
@@ -227,6 +226,69 @@ pub fn run(
     let written = feed.finish()?;
     progress(1.0);
     Ok(written.report(truncated, "pcm".into()))
+}
+
+/// Bytes of an audio chunk read and converted at a time: chunks may be any size, memory not.
+const READ_BLOCK: usize = 64 * 1024;
+
+enum ChunkEnd {
+    More,
+    /// The file ends inside the chunk.
+    Cut,
+    /// No more audio is wanted (true: the stream changed format).
+    Stop(bool),
+}
+
+/// The audio stream's chunks, read in bounded blocks; a frame split across chunks is carried over.
+struct PcmChunks {
+    stream: AudioStream,
+    buf: Vec<u8>,
+    planes: Vec<Vec<f32>>,
+}
+
+impl PcmChunks {
+    fn new(stream: AudioStream) -> PcmChunks {
+        let planes = vec![Vec::new(); stream.channels];
+        PcmChunks { stream, buf: Vec::with_capacity(READ_BLOCK * 2), planes }
+    }
+
+    fn read_chunk(
+        &mut self,
+        r: &mut impl Read,
+        padded: u64,
+        size: u32,
+        feed: &mut Feed<'_>,
+        options: &Options,
+    ) -> Result<ChunkEnd, MediaError> {
+        let frame_bytes = self.stream.kind.width() * self.stream.channels;
+        let mut left = u64::from(size);
+        while left > 0 {
+            let want = usize::try_from(left).unwrap_or(READ_BLOCK).min(READ_BLOCK);
+            let have = self.buf.len();
+            self.buf.resize(have + want, 0);
+            match r.read_exact(&mut self.buf[have..]) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(ChunkEnd::Cut),
+                Err(e) => return Err(e.into()),
+            }
+            left -= want as u64;
+            let whole = self.buf.len() / frame_bytes * frame_bytes;
+            let frames = deinterleave(&self.buf[..whole], self.stream.kind, false, self.stream.channels, &mut self.planes);
+            self.buf.drain(..whole);
+            let pushed = feed.push(&self.planes, frames, self.stream.rate, &self.stream.layout, |_| {
+                let id3 = SourceTags::default().to_id3(&options.fallback_title).map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
+                Ok(Start { id3, skip: 0, limit: None })
+            })?;
+            if pushed != Pushed::More {
+                return Ok(ChunkEnd::Stop(pushed == Pushed::FormatChanged));
+            }
+        }
+        if padded > u64::from(size) {
+            let mut pad = [0u8; 1];
+            let _ = r.read(&mut pad)?;
+        }
+        Ok(ChunkEnd::More)
+    }
 }
 
 #[cfg(test)]

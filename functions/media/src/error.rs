@@ -8,6 +8,24 @@ pub enum MediaError {
     NoAudioTrack,
     #[error("unsupported audio codec: {codec}")]
     UnsupportedCodec { codec: String },
+    /// A sample rate outside [`MIN_SAMPLE_RATE`](crate::MIN_SAMPLE_RATE) to
+    /// [`MAX_SAMPLE_RATE`](crate::MAX_SAMPLE_RATE).
+    #[error("unsupported sample rate: {rate} Hz (the limits are 1 kHz to 768 kHz)")]
+    UnsupportedSampleRate { rate: u64 },
+    #[error("too many channels: {channels} (the limit is 32)")]
+    TooManyChannels { channels: u64 },
+    /// The MP3 would be longer than the caller's cap ([`Options::max_duration`](crate::Options)).
+    #[error("the audio is longer than the limit of {limit_secs} s")]
+    TooLong { limit_secs: u64 },
+    /// The conversion needed more memory than its process may use (see `isolate`).
+    #[error("the conversion needed more than {limit_mib} MiB of memory")]
+    MemoryLimit { limit_mib: u64 },
+    /// The conversion took longer than its time budget, or stalled (see `isolate`).
+    #[error("the conversion took longer than its time budget of {budget_secs} s")]
+    TimedOut { budget_secs: u64 },
+    /// The conversion's process died (see `isolate`): a bug this input triggers.
+    #[error("the converter crashed on this input: {0}")]
+    Crashed(String),
     /// Includes "not a media file at all" (random bytes) and containers without an index.
     #[error("corrupt input: {0}")]
     CorruptInput(String),
@@ -29,6 +47,12 @@ impl MediaError {
         match self {
             MediaError::NoAudioTrack => "no_audio_track",
             MediaError::UnsupportedCodec { .. } => "unsupported_codec",
+            MediaError::UnsupportedSampleRate { .. } => "unsupported_sample_rate",
+            MediaError::TooManyChannels { .. } => "too_many_channels",
+            MediaError::TooLong { .. } => "too_long",
+            MediaError::MemoryLimit { .. } => "memory_limit",
+            MediaError::TimedOut { .. } => "conversion_timeout",
+            MediaError::Crashed(_) => "converter_crashed",
             MediaError::CorruptInput(_) => "corrupt_input",
             MediaError::Cancelled => "cancelled",
             MediaError::Io(_) => "io_error",

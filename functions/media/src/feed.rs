@@ -1,12 +1,16 @@
 //! Decoded PCM in, MP3 out: on the first audio it writes the ID3 tag and sets up the mixer and
 //! output stage; it applies the container's trim (encoder priming, real length) and builds the
-//! report. Shared by the symphonia pipeline and the AVI reader.
+//! report. It also enforces the format limits on what decoders hand out and the cap on the
+//! MP3's length. Shared by the symphonia pipeline and the AVI and MOV PCM readers.
+
+use std::time::Duration;
 
 use symphonia::core::audio::Channels;
 
+use crate::limits::{check_format, max_frames};
 use crate::mix::Mixer;
 use crate::output::Output;
-use crate::{MediaError, Mp3Sink, Preset, Report};
+use crate::{MediaError, Mp3Sink, Options, Preset, Report};
 
 /// What the first audio block needs from the caller: the ID3 tag bytes and the trim, in frames
 /// at the decoded rate.
@@ -20,10 +24,26 @@ pub struct Feed<'s> {
     sink: Option<&'s mut dyn Mp3Sink>,
     out: Option<(Output<'s>, Mixer)>,
     preset: Preset,
+    max_duration: Option<Duration>,
+    /// Rate and number of planes of the first block; every later block must match.
+    format: Option<(u32, usize)>,
     /// Frames decoded so far (before trimming).
     pub decoded: u64,
+    /// Frames that may still be written before the MP3 is too long.
+    allowance: Option<u64>,
     skip: u64,
     remaining: Option<u64>,
+}
+
+/// What [`Feed::push`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Give it more.
+    More,
+    /// The container's length is reached: no more audio is wanted.
+    Done,
+    /// The stream changed its rate or channel count: the audio so far is all it gets.
+    FormatChanged,
 }
 
 /// What was written.
@@ -44,17 +64,28 @@ impl Written {
             bytes: self.bytes,
             truncated,
             source_codec,
+            peak_memory_bytes: None,
         }
     }
 }
 
 impl<'s> Feed<'s> {
-    pub fn new(sink: &'s mut dyn Mp3Sink, preset: Preset) -> Feed<'s> {
-        Feed { sink: Some(sink), out: None, preset, decoded: 0, skip: 0, remaining: None }
+    pub fn new(sink: &'s mut dyn Mp3Sink, options: &Options) -> Feed<'s> {
+        Feed {
+            sink: Some(sink),
+            out: None,
+            preset: options.preset,
+            max_duration: options.max_duration,
+            format: None,
+            decoded: 0,
+            allowance: None,
+            skip: 0,
+            remaining: None,
+        }
     }
 
-    /// Takes `frames` frames of `planes`. Returns false once the container's length is reached
-    /// and no more audio is wanted.
+    /// Takes `frames` frames of `planes`. Fails on a format outside the limits and once the MP3
+    /// would be longer than the cap.
     pub fn push(
         &mut self,
         planes: &[Vec<f32>],
@@ -62,12 +93,24 @@ impl<'s> Feed<'s> {
         rate: u32,
         channels: &Channels,
         start: impl FnOnce(u32) -> Result<Start, MediaError>,
-    ) -> Result<bool, MediaError> {
+    ) -> Result<Pushed, MediaError> {
         if frames == 0 || planes.is_empty() {
-            return Ok(true);
+            return Ok(Pushed::More);
+        }
+        if planes.iter().any(|p| p.len() < frames) {
+            return Err(MediaError::CorruptInput("a decoder returned fewer samples than it reported".into()));
+        }
+        match self.format {
+            Some(format) if format != (rate, planes.len()) => return Ok(Pushed::FormatChanged),
+            Some(_) => {}
+            None => {
+                check_format(u64::from(rate), planes.len() as u64)?;
+                self.format = Some((rate, planes.len()));
+                self.allowance = max_frames(self.max_duration, rate);
+            }
         }
         if self.out.is_none() {
-            let Some(sink) = self.sink.take() else { return Ok(false) };
+            let Some(sink) = self.sink.take() else { return Ok(Pushed::Done) };
             let mixer = Mixer::new(channels, planes.len());
             let Start { id3, skip, limit } = start(rate)?;
             sink.write_all(&id3)?;
@@ -76,8 +119,8 @@ impl<'s> Feed<'s> {
             self.remaining = limit;
             self.out = Some((output, mixer));
         }
-        let Some((output, mixer)) = self.out.as_mut() else { return Ok(false) };
-        self.decoded += frames as u64;
+        let Some((output, mixer)) = self.out.as_mut() else { return Ok(Pushed::Done) };
+        self.decoded = self.decoded.saturating_add(frames as u64);
         let start = self.skip.min(frames as u64);
         self.skip -= start;
         let mut n = frames as u64 - start;
@@ -85,11 +128,18 @@ impl<'s> Feed<'s> {
             n = n.min(*rem);
             *rem -= n;
         }
+        if let Some(allowance) = self.allowance.as_mut() {
+            if n > *allowance {
+                let limit_secs = self.max_duration.map_or(0, |d| d.as_secs());
+                return Err(MediaError::TooLong { limit_secs });
+            }
+            *allowance -= n;
+        }
         if n > 0 {
             mixer.mix_into(planes, start as usize, n as usize, &mut output.pending);
             output.maybe_flush()?;
         }
-        Ok(self.remaining != Some(0))
+        Ok(if self.remaining == Some(0) { Pushed::Done } else { Pushed::More })
     }
 
     /// Flushes everything; fails with `CorruptInput` if no audio at all came through.

@@ -20,6 +20,10 @@ mod encoder;
 mod encoder_thread;
 mod error;
 mod feed;
+pub mod isolate;
+#[doc(hidden)]
+pub mod fuzzing;
+mod limits;
 pub mod mix;
 mod mov_pcm;
 mod mp4;
@@ -37,6 +41,7 @@ use std::sync::atomic::AtomicBool;
 
 pub use encoder::{MP3_RATES, nearest_mp3_rate};
 pub use error::MediaError;
+pub use limits::{DEFAULT_MAX_DURATION, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub use preset::{CBR_BITRATES, Preset};
 pub use symphonia::core::io::MediaSource;
 
@@ -72,13 +77,21 @@ impl<W: Mp3Sink> Mp3Sink for std::io::BufWriter<W> {
 }
 
 /// What to produce.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub preset: Preset,
     /// File extension hint of the source (e.g. "mp4"), helps probing.
     pub extension: Option<String>,
     /// Title used when the source has no title tag (callers pass the file stem).
     pub fallback_title: String,
+    /// The longest MP3 to produce ([`MediaError::TooLong`] past it); `None`: no cap.
+    pub max_duration: Option<std::time::Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { preset: Preset::default(), extension: None, fallback_title: String::new(), max_duration: Some(DEFAULT_MAX_DURATION) }
+    }
 }
 
 /// What was produced.
@@ -98,6 +111,8 @@ pub struct Report {
     pub truncated: bool,
     /// e.g. "aac".
     pub source_codec: String,
+    /// Peak resident memory of the process that converted (known for [`isolate`]d conversions).
+    pub peak_memory_bytes: Option<u64>,
 }
 
 /// Streams `source` to MP3 in `sink`. Blocking and CPU-bound (callers run it in `spawn_blocking`).
@@ -116,14 +131,10 @@ pub fn convert(
 }
 
 /// File to file, for the CLI: writes `output` via a temporary file in the same directory and a
-/// rename, so a failed conversion leaves no half file.
-pub fn convert_file(input: &Path, output: &Path, preset: Preset) -> Result<Report, MediaError> {
+/// rename, so a failed conversion leaves no half file. In a worker process when `sandbox` is
+/// given (see [`isolate`]), in this one otherwise.
+pub fn convert_file(input: &Path, output: &Path, options: &Options, sandbox: Option<&isolate::Sandbox>) -> Result<Report, MediaError> {
     let source = File::open(input)?;
-    let options = Options {
-        preset,
-        extension: input.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()),
-        fallback_title: input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -131,11 +142,28 @@ pub fn convert_file(input: &Path, output: &Path, preset: Preset) -> Result<Repor
     let mut tmp = tempfile::Builder::new().prefix(".mp3convert-").suffix(".part").tempfile_in(dir)?;
     let report = {
         let mut sink = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        let report = convert(Box::new(source), &mut sink, &options, &mut |_| {}, &AtomicBool::new(false))?;
+        let (progress, cancel) = (&mut |_| {}, &AtomicBool::new(false));
+        let report = match sandbox {
+            Some(sandbox) => isolate::convert(sandbox, Box::new(source), &mut sink, options, progress, cancel)?,
+            None => convert(Box::new(source), &mut sink, options, progress, cancel)?,
+        };
         sink.flush()?;
         report
     };
     tmp.as_file().sync_all()?;
     tmp.persist(output).map_err(|e| MediaError::Io(e.error))?;
     Ok(report)
+}
+
+impl Options {
+    /// The options for converting the file at `path`: its extension as the probing hint, its
+    /// stem as the fallback title.
+    pub fn for_path(path: &Path, preset: Preset) -> Options {
+        Options {
+            preset,
+            extension: path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()),
+            fallback_title: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            ..Options::default()
+        }
+    }
 }

@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use symphonia::core::audio::Channels;
 
 use crate::MediaError;
-use crate::feed::{Feed, Start};
+use crate::feed::{Feed, Pushed, Start};
 use crate::pcm::{SampleKind, deinterleave};
 
 const BLOCK_FRAMES: usize = 8192;
-/// Sample tables bigger than this are left to symphonia.
-pub const MAX_TABLE: u64 = 32 << 20;
+/// Chunk tables bigger than this are left to symphonia (4 MiB of `stco` is a million chunks,
+/// 16 MiB once parsed).
+pub const MAX_TABLE: u64 = 4 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PcmLayout {
@@ -92,6 +93,7 @@ pub fn pump<R: Read + Seek>(
     progress: &mut dyn FnMut(f32),
     cancel: &AtomicBool,
 ) -> Result<bool, MediaError> {
+    crate::limits::check_format(u64::from(layout.rate), layout.channels as u64)?;
     let frame_bytes = layout.kind.width() * layout.channels;
     let total: u64 = layout.chunks.iter().map(|c| u64::from(c.1)).sum::<u64>().max(1);
     let mut buf = vec![0u8; BLOCK_FRAMES * frame_bytes];
@@ -114,11 +116,11 @@ pub fn pump<R: Read + Seek>(
                 Err(e) => return Err(e.into()),
             }
             let got = deinterleave(bytes, layout.kind, layout.big_endian, layout.channels, &mut planes);
-            let more = feed.push(&planes, got, layout.rate, &channels, |_| {
+            let pushed = feed.push(&planes, got, layout.rate, &channels, |_| {
                 start.take().ok_or_else(|| MediaError::Encoder("output started twice".into()))
             })?;
-            if !more {
-                return Ok(false);
+            if pushed != Pushed::More {
+                return Ok(pushed == Pushed::FormatChanged);
             }
             left -= n;
             done += n as u64;

@@ -34,6 +34,11 @@ pub struct Mp4Info {
     pub pcm: Option<crate::mov_pcm::PcmLayout>,
 }
 
+/// More children than any real box has (a `moov` holds a few tracks, a `stbl` a few tables).
+const MAX_CHILDREN: usize = 4096;
+/// Top-level boxes walked (a fragmented MP4 has two per fragment).
+const MAX_TOP_LEVEL_BOXES: usize = 1 << 20;
+
 struct BoxHeader {
     pos: u64,
     kind: [u8; 4],
@@ -62,11 +67,12 @@ fn read_header<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Result<Op
         }
         s => (s, 8),
     };
-    if size < header_len {
+    let start = pos + header_len;
+    let end = pos.saturating_add(size);
+    if size < header_len || start > limit {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "bad box size"));
     }
-    let end = pos.saturating_add(size);
-    Ok(Some(BoxHeader { pos, kind, start: pos + header_len, end: end.min(limit), truncated: end > limit }))
+    Ok(Some(BoxHeader { pos, kind, start, end: end.min(limit), truncated: end > limit }))
 }
 
 fn read_payload<R: Read + Seek>(r: &mut R, b: &BoxHeader, max: u64) -> io::Result<Vec<u8>> {
@@ -107,7 +113,12 @@ pub fn scan<R: Read + Seek>(r: &mut R) -> io::Result<Mp4Info> {
     let mut info = Mp4Info::default();
     let mut movie_timescale = None;
     let mut pos = 0;
+    let mut boxes = 0usize;
     while let Some(b) = read_header(r, pos, len)? {
+        boxes += 1;
+        if boxes > MAX_TOP_LEVEL_BOXES {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "too many boxes"));
+        }
         if b.truncated {
             info.truncated = true;
             info.cut_box = Some(b.pos);
@@ -123,8 +134,11 @@ pub fn scan<R: Read + Seek>(r: &mut R) -> io::Result<Mp4Info> {
 
 fn children<R: Read + Seek>(r: &mut R, parent: &BoxHeader, skip: u64) -> io::Result<Vec<BoxHeader>> {
     let mut out = Vec::new();
-    let mut pos = parent.start + skip;
+    let mut pos = parent.start.saturating_add(skip);
     while let Some(b) = read_header(r, pos, parent.end)? {
+        if out.len() == MAX_CHILDREN {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "too many boxes"));
+        }
         pos = b.end;
         out.push(b);
     }
@@ -193,7 +207,7 @@ fn walk_trak<R: Read + Seek>(r: &mut R, trak: &BoxHeader, movie_ts: u32) -> io::
         if let Some((_, first)) = non_empty.first() {
             t.edit_start = Some(*first as u64);
         }
-        let movie_units: u64 = non_empty.iter().map(|(d, _)| *d).sum();
+        let movie_units = non_empty.iter().fold(0u64, |sum, (d, _)| sum.saturating_add(*d));
         if movie_ts > 0 && movie_units > 0 {
             t.edit_duration = Some((movie_units as u128 * media_ts as u128 / movie_ts as u128) as u64);
         }

@@ -14,7 +14,8 @@ use symphonia::core::meta::MetadataOptions;
 use crate::codecs::{choose_track, codec_name, extra_data, make_decoder};
 use crate::cut;
 use crate::decode::{Block, Decoder, opus_pre_skip};
-use crate::feed::{Feed, Start};
+use crate::feed::{Feed, Pushed, Start};
+use crate::limits::{MIN_SAMPLE_RATE, check_format};
 use crate::mov_pcm;
 use crate::mp4::{self, Mp4Info};
 use crate::tags::SourceTags;
@@ -73,7 +74,13 @@ pub fn run(
 
     let track = choose_track(format.tracks(), mp4_info.as_ref())?;
     let track_id = track.id;
-    let codec = track.codec_params.as_ref().and_then(|p| p.audio()).map(|p| p.codec);
+    let params = track.codec_params.as_ref().and_then(|p| p.audio());
+    // Before any decoder sizes its buffers by what the container declares.
+    if let Some(params) = params {
+        let channels = params.channels.as_ref().map_or(0, |c| c.count() as u64);
+        check_format(params.sample_rate.map_or(u64::from(MIN_SAMPLE_RATE), u64::from), channels)?;
+    }
+    let codec = params.map(|p| p.codec);
     let source_codec = codec.map(|c| codec_name(c, mp4_info.as_ref())).unwrap_or_else(|| "unknown".into());
     if let Some(layout) = mp4_info.as_ref().and_then(|i| i.pcm.as_ref()).filter(|_| source_codec == "pcm") {
         let start = Start {
@@ -81,7 +88,7 @@ pub fn run(
             skip: trim(mp4_info.as_ref(), layout.rate).0,
             limit: trim(mp4_info.as_ref(), layout.rate).1,
         };
-        let mut feed = Feed::new(sink, options.preset);
+        let mut feed = Feed::new(sink, options);
         progress(0.0);
         let cut = mov_pcm::pump(&mut format.into_inner(), layout, &mut feed, start, progress, cancel)?;
         let written = feed.finish()?;
@@ -99,7 +106,7 @@ pub fn run(
 
     let mut state = LoopState::default();
     let mut reached_limit = false;
-    let mut feed = Feed::new(sink, options.preset);
+    let mut feed = Feed::new(sink, options);
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut last_progress = 0.0f32;
     progress(0.0);
@@ -157,14 +164,21 @@ pub fn run(
             }
         };
         state.bad_in_a_row = 0;
-        let more = feed.push(&planes, frames, rate, &channels, |rate| {
+        let pushed = feed.push(&planes, frames, rate, &channels, |rate| {
             let id3 = id3_tag(format.as_mut(), track_id, options)?;
             let (skip, limit) = trim(mp4_info.as_ref(), rate);
-            Ok(Start { id3, skip: skip + pre_skip, limit })
+            Ok(Start { id3, skip: skip.saturating_add(pre_skip), limit })
         })?;
-        if !more {
-            reached_limit = true;
-            break;
+        match pushed {
+            Pushed::More => {}
+            Pushed::Done => {
+                reached_limit = true;
+                break;
+            }
+            Pushed::FormatChanged => {
+                state.ended_early = true;
+                break;
+            }
         }
     }
 

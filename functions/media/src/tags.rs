@@ -52,14 +52,14 @@ impl SourceTags {
                 StandardTag::Comment(v) => (&mut self.comment, v.to_string()),
                 _ => continue,
             };
-            let value = value.trim().to_owned();
+            let value = bounded(value.trim());
             if slot.is_none() && !value.is_empty() {
                 *slot = Some(value);
             }
         }
         if self.picture.is_none() {
             let best = c.visuals.iter().find(|v| v.usage == Some(StandardVisualKey::FrontCover)).or_else(|| c.visuals.first());
-            if let Some(v) = best.filter(|v| !v.data.is_empty()) {
+            if let Some(v) = best.filter(|v| !v.data.is_empty() && v.data.len() <= MAX_PICTURE_BYTES) {
                 let mime = v.media_type.clone().unwrap_or_else(|| sniff_mime(&v.data).to_owned());
                 self.picture = Some((mime, v.data.to_vec()));
             }
@@ -84,9 +84,9 @@ impl SourceTags {
             "album" => &mut self.album,
             _ => return,
         };
-        let value = value.trim();
+        let value = bounded(value.trim());
         if slot.is_none() && !value.is_empty() {
-            *slot = Some(value.to_owned());
+            *slot = Some(value);
         }
     }
 
@@ -124,6 +124,15 @@ impl SourceTags {
         tag.write_to(&mut out, Version::Id3v24)?;
         Ok(out)
     }
+}
+
+/// Cover art larger than this is not copied into the MP3.
+const MAX_PICTURE_BYTES: usize = 4 << 20;
+/// Text tags are cut to this many characters.
+const MAX_TEXT_CHARS: usize = 4096;
+
+fn bounded(text: &str) -> String {
+    text.chars().take(MAX_TEXT_CHARS).collect()
 }
 
 fn sniff_mime(data: &[u8]) -> &'static str {

@@ -27,6 +27,7 @@ pub const EVENT_SOURCE: &str = "/mp3convert/embedded";
 pub struct Platform {
     pub router: Router,
     workers: WorkerPool,
+    grace: std::time::Duration,
 }
 
 impl Platform {
@@ -50,6 +51,10 @@ impl Platform {
             events: events.clone(),
             event_source: EVENT_SOURCE.into(),
             lease: config.job_lease,
+            sandbox: Some(config.limits.sandbox().context("finding the converter executable")?),
+            max_duration: config.limits.max_duration,
+            // The workers stop through `WorkerPool::shutdown`, after serving has stopped.
+            stopping: tokio_util::sync::CancellationToken::new(),
         };
         let workers = WorkerPool::start(convert_state, config.workers, events.subscribe()).await?;
 
@@ -69,7 +74,7 @@ impl Platform {
             .merge(health_router(ready))
             .route("/metrics", get(metrics::handler))
             .layer(TraceLayer::new_for_http());
-        Ok(Self { router, workers })
+        Ok(Self { router, workers, grace: config.limits.shutdown_grace })
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops the workers (running
@@ -79,7 +84,8 @@ impl Platform {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let served = platform::http::serve(listener, self.router, shutdown).await;
+        let stopping = tokio_util::sync::CancellationToken::new();
+        let served = platform::http::serve(listener, self.router, shutdown, self.grace, stopping).await;
         self.workers.shutdown().await;
         served.context("serving HTTP")
     }

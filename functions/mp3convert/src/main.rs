@@ -33,6 +33,9 @@ enum Command {
         #[arg(long, default_value = "v2")]
         preset: String,
     },
+    /// Internal: one conversion's worker process, driven over stdin/stdout by its parent.
+    #[command(name = "convert-worker", hide = true)]
+    ConvertWorker,
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve { addr: None, data_dir: None }) {
         Command::Serve { addr, data_dir } => serve(addr, data_dir),
         Command::Convert { input, output, preset } => convert(&input, &output, &preset),
+        Command::ConvertWorker => media::isolate::worker_main(),
     }
 }
 
@@ -91,7 +95,22 @@ fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> E
             return ExitCode::from(2);
         }
     };
-    match media::convert_file(input, output, preset) {
+    let limits = match platform::config::Limits::from_env() {
+        Ok(limits) => limits,
+        Err(e) => {
+            eprintln!("mp3convert: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sandbox = match limits.sandbox() {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            eprintln!("mp3convert: cannot find the converter executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = media::Options { max_duration: Some(limits.max_duration), ..media::Options::for_path(input, preset) };
+    match media::convert_file(input, output, &options, Some(&sandbox)) {
         Ok(report) => {
             let note = if report.truncated { " (input truncated: converted the readable part)" } else { "" };
             eprintln!(

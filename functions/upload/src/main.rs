@@ -8,7 +8,7 @@ use platform::auth::{TokenVerifier, keys};
 use platform::runtime::{Backends, Function};
 
 fn main() -> std::process::ExitCode {
-    platform::runtime::main("mp3convert-upload", |config| async move {
+    platform::runtime::main("mp3convert-upload", |config, _stopping| async move {
         let backends = Backends::for_function(&config);
         let verifier = Arc::new(TokenVerifier::new(&keys::load_public(&config)?, &config.jwt_issuer)?);
         let events = backends.event_bus()?;

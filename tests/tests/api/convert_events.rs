@@ -32,6 +32,9 @@ impl ConvertApp {
             events: Arc::new(MemoryEventBus::new()),
             event_source: "/test/convert".into(),
             lease: std::time::Duration::from_secs(60),
+            sandbox: Some(media::isolate::Sandbox::new(tests::process::binary(), 64 << 20, std::time::Duration::from_secs(60))),
+            max_duration: media::DEFAULT_MAX_DURATION,
+            stopping: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());

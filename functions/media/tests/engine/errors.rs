@@ -7,7 +7,7 @@ use crate::support::{Dir, args, assert_same_duration, decoded_samples, sine, sou
 
 fn fails(dir: &Dir, src: &std::path::Path) -> MediaError {
     let out = dir.path("out.mp3");
-    let err = media::convert_file(src, &out, Preset::default()).expect_err("conversion should fail");
+    let err = media::convert_file(src, &out, &media::Options::for_path(src, Preset::default()), None).expect_err("conversion should fail");
     assert!(!out.exists(), "no half-written MP3 is left behind");
     err
 }
@@ -102,7 +102,7 @@ fn truncated_fast_start_mp4_converts_the_readable_part() {
     let cut = dir.path("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path("out.mp3");
-    let report = media::convert_file(&cut, &out, Preset::default()).expect("the readable part converts");
+    let report = media::convert_file(&cut, &out, &media::Options::for_path(&cut, Preset::default()), None).expect("the readable part converts");
     assert!(report.truncated, "report says truncated");
     let full = (source_seconds(&src) * 44100.0) as u64;
     let got = decoded_samples(&out);
@@ -128,7 +128,7 @@ fn cut_file_converts_the_readable_part(name: &str, codec_args: &[&str]) {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path("out.mp3");
     let report =
-        media::convert_file(&cut, &out, Preset::default()).unwrap_or_else(|e| panic!("the readable part converts: [{}] {e}", e.code()));
+        media::convert_file(&cut, &out, &media::Options::for_path(&cut, Preset::default()), None).unwrap_or_else(|e| panic!("the readable part converts: [{}] {e}", e.code()));
     assert!(report.truncated, "report says truncated");
     let got = decoded_samples(&out);
     assert!(got > 22050 && got < 3 * 44100, "{got} samples");

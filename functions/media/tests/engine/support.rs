@@ -34,7 +34,7 @@ impl Dir {
     /// Converts with `media::convert_file` to `<dir>/out.mp3`, panicking with the error code on failure.
     pub fn convert(&self, input: &Path, preset: Preset) -> (PathBuf, Report) {
         let out = self.path("out.mp3");
-        let report = media::convert_file(input, &out, preset)
+        let report = media::convert_file(input, &out, &media::Options::for_path(input, preset), None)
             .unwrap_or_else(|e| panic!("converting {} failed: [{}] {e}", input.display(), e.code()));
         (out, report)
     }

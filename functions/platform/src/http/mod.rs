@@ -1,10 +1,12 @@
 //! HTTP plumbing every function shares: the error type, a JSON extractor whose rejections
 //! are JSON errors, health and metrics routes, and serving with graceful shutdown.
 
+mod client;
 mod error;
 pub mod metrics;
 mod serve;
 
+pub use client::{ClientAddr, client_ip};
 pub use error::{AppError, Json};
 pub use serve::{serve, shutdown_signal};
 

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 pub use backends::Backends;
@@ -28,11 +29,13 @@ pub struct Function {
 }
 
 /// Runs the function `name` (e.g. `mp3convert-upload`) built by `build` until SIGTERM.
+/// `build` gets the configuration and a token cancelled at the shutdown deadline
+/// (`MP3CONVERT_SHUTDOWN_GRACE_SECS` after SIGTERM), when long work must stop.
 ///
 /// Exit codes: 0 after a drain, 2 for a configuration error, 1 when start-up fails.
 pub fn main<B, F>(name: &'static str, build: B) -> ExitCode
 where
-    B: FnOnce(Config) -> F,
+    B: FnOnce(Config, CancellationToken) -> F,
     F: Future<Output = anyhow::Result<Function>>,
 {
     let config = match Config::from_env() {
@@ -62,11 +65,12 @@ where
 
 async fn run<B, F>(name: &'static str, config: Config, build: B) -> anyhow::Result<()>
 where
-    B: FnOnce(Config) -> F,
+    B: FnOnce(Config, CancellationToken) -> F,
     F: Future<Output = anyhow::Result<Function>>,
 {
-    let (addr, lambda) = (config.addr, config.lambda);
-    let function = build(config).await?;
+    let (addr, lambda, grace) = (config.addr, config.lambda, config.limits.shutdown_grace);
+    let stopping = CancellationToken::new();
+    let function = build(config, stopping.clone()).await?;
     let router =
         function.router.merge(health_router(function.ready)).route("/metrics", get(metrics::handler)).layer(TraceLayer::new_for_http());
     if lambda {
@@ -78,7 +82,7 @@ where
     tracing::info!(function = name, addr = %local, "ready");
     // One plain line on stdout for scripts and tests that start the function on port 0.
     println!("{name} listening on http://{local}");
-    crate::http::serve(listener, router, crate::http::shutdown_signal()).await.context("serving HTTP")?;
+    crate::http::serve(listener, router, crate::http::shutdown_signal(), grace, stopping).await.context("serving HTTP")?;
     tracing::info!(function = name, "drained, exiting");
     Ok(())
 }

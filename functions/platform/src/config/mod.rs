@@ -4,6 +4,10 @@
 //! Tests build a `Config` from a map with [`Config::from_lookup`], never by mutating the
 //! process environment.
 
+mod limits;
+
+pub use limits::Limits;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,6 +50,8 @@ pub struct Config {
     pub job_lease: Duration,
     /// Set when running on AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
     pub lambda: bool,
+    /// What a client, a request and a conversion may cost.
+    pub limits: Limits,
 }
 
 /// The event bus adapter a function publishes to.
@@ -93,7 +99,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { variable, message: message.into() }
 }
 
@@ -134,8 +140,10 @@ impl Config {
             }
             None => media::Preset::default(),
         };
+        // Open sign-up is for laptops and demos; a production server opens it explicitly.
         let signup_open = match lookup("MP3CONVERT_SIGNUP").as_deref() {
-            None | Some("open") => true,
+            None => mode == Mode::Dev,
+            Some("open") => true,
             Some("closed") => false,
             Some(other) => return Err(invalid("MP3CONVERT_SIGNUP", format!("{other:?} is neither \"open\" nor \"closed\""))),
         };
@@ -190,11 +198,12 @@ impl Config {
             events_out,
             job_lease,
             lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some(),
+            limits: Limits::from_lookup(&lookup)?,
         })
     }
 }
 
-fn parse_or<T: std::str::FromStr>(variable: &'static str, lookup: &impl Fn(&str) -> Option<String>, default: T) -> Result<T, ConfigError> {
+pub(crate) fn parse_or<T: std::str::FromStr>(variable: &'static str, lookup: &impl Fn(&str) -> Option<String>, default: T) -> Result<T, ConfigError> {
     match lookup(variable) {
         Some(value) => value.trim().parse().map_err(|_| invalid(variable, format!("{value:?} is not a valid number"))),
         None => Ok(default),
@@ -245,6 +254,27 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/home/u/.local/share/mp3convert"));
         assert!(config.data_dir_is_default);
         assert_eq!(config.default_preset, media::Preset::Vbr(2));
+    }
+
+    #[test]
+    fn sign_up_is_closed_by_default_in_production_only() {
+        assert!(config(&[]).unwrap().signup_open);
+        let production = [("MP3CONVERT_MODE", "production"), ("MP3CONVERT_JWT_PUBLIC_KEY", "pem")];
+        assert!(!config(&production).unwrap().signup_open);
+        assert!(config(&[production[0], production[1], ("MP3CONVERT_SIGNUP", "open")]).unwrap().signup_open);
+    }
+
+    #[test]
+    fn limits_have_defaults_and_name_their_variable_when_wrong() {
+        let limits = config(&[]).unwrap().limits;
+        assert_eq!(limits, Limits::default());
+        assert_eq!(limits.max_duration, Duration::from_secs(86400));
+        assert_eq!(limits.min_upload_bps, 1024);
+        assert_eq!(config(&[("MP3CONVERT_HEADER_TIMEOUT_SECS", "31")]).unwrap_err().variable, "MP3CONVERT_HEADER_TIMEOUT_SECS");
+        assert_eq!(config(&[("MP3CONVERT_QUOTA_BYTES", "lots")]).unwrap_err().variable, "MP3CONVERT_QUOTA_BYTES");
+        assert_eq!(config(&[("MP3CONVERT_MAX_CONNECTIONS", "0")]).unwrap_err().variable, "MP3CONVERT_MAX_CONNECTIONS");
+        let set = config(&[("MP3CONVERT_MAX_DURATION_SECS", "60"), ("MP3CONVERT_SHUTDOWN_GRACE_SECS", "5")]).unwrap().limits;
+        assert_eq!((set.max_duration, set.shutdown_grace), (Duration::from_secs(60), Duration::from_secs(5)));
     }
 
     #[test]

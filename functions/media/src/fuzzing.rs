@@ -1,0 +1,71 @@
+//! Entry points for the fuzz targets in `functions/media/fuzz`: each hand-written demuxer,
+//! and the whole pipeline, on arbitrary bytes. Not part of the engine's API.
+
+use std::io::{Cursor, Read, Write};
+use std::sync::atomic::AtomicBool;
+
+use crate::{Mp3Sink, Options};
+
+/// An MP3 sink that keeps nothing.
+#[derive(Default)]
+struct NullSink;
+
+impl Write for NullSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Mp3Sink for NullSink {
+    fn overwrite(&mut self, _offset: u64, _bytes: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Options for fuzzing: short outputs, so that each run stays fast.
+fn options() -> Options {
+    Options { max_duration: Some(std::time::Duration::from_secs(30)), ..Options::default() }
+}
+
+/// The MP4/MOV box walk (`mp4::scan`).
+pub fn mp4_scan(data: &[u8]) {
+    let _ = crate::mp4::scan(&mut Cursor::new(data));
+}
+
+/// The MOV/MP4 PCM reader: the box walk, then the chunk reader over whatever layout it found.
+pub fn mov_pcm(data: &[u8]) {
+    let mut source = Cursor::new(data);
+    let Ok(info) = crate::mp4::scan(&mut source) else { return };
+    let Some(layout) = info.pcm else { return };
+    let mut sink = NullSink;
+    let mut feed = crate::feed::Feed::new(&mut sink, &options());
+    let start = crate::feed::Start { id3: Vec::new(), skip: 0, limit: None };
+    if crate::mov_pcm::pump(&mut source, &layout, &mut feed, start, &mut |_| {}, &AtomicBool::new(false)).is_ok() {
+        let _ = feed.finish();
+    }
+}
+
+/// The AVI reader.
+pub fn avi(data: &[u8]) {
+    let source = Box::new(Cursor::new(data.to_vec()));
+    let _ = crate::avi::run(source, &mut NullSink, &options(), &mut |_| {}, &AtomicBool::new(false));
+}
+
+/// The cut-file reader: the Matroska Segment check, then reading through the patched source.
+pub fn cut(data: &[u8]) {
+    let mut source = Cursor::new(data.to_vec());
+    let Ok(Some((at, bytes))) = crate::cut::mkv_segment_patch(&mut source) else { return };
+    let mut patched = crate::cut::Patched::new(Box::new(source), at, bytes).forward_only();
+    let mut buf = [0u8; 4096];
+    while matches!(patched.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// The whole conversion, as `media::convert` runs it.
+pub fn convert(data: &[u8]) {
+    let source = Box::new(Cursor::new(data.to_vec()));
+    let _ = crate::convert(source, &mut NullSink, &options(), &mut |_| {}, &AtomicBool::new(false));
+}
