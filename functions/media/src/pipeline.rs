@@ -75,10 +75,13 @@ pub fn run(
     let track = choose_track(format.tracks(), mp4_info.as_ref())?;
     let track_id = track.id;
     let params = track.codec_params.as_ref().and_then(|p| p.audio());
-    // Before any decoder sizes its buffers by what the container declares.
+    // Before any decoder sizes its buffers by what the container declares. A rate of 0 is
+    // "see the codec's own header" (MP4 cannot carry 96 kHz in its sample entry): the rate
+    // decoded is checked with the first block.
     if let Some(params) = params {
         let channels = params.channels.as_ref().map_or(0, |c| c.count() as u64);
-        check_format(params.sample_rate.map_or(u64::from(MIN_SAMPLE_RATE), u64::from), channels)?;
+        let rate = params.sample_rate.filter(|r| *r > 0).map_or(u64::from(MIN_SAMPLE_RATE), u64::from);
+        check_format(rate, channels)?;
     }
     let codec = params.map(|p| p.codec);
     let source_codec = codec.map(|c| codec_name(c, mp4_info.as_ref())).unwrap_or_else(|| "unknown".into());

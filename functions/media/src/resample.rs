@@ -1,19 +1,23 @@
-//! Streaming sample-rate conversion (rubato's FFT resampler) for rates MP3 cannot carry.
-//! Output is trimmed of the resampler's delay and cut to `input × ratio` frames, so the
-//! duration is preserved exactly.
+//! Streaming sample-rate conversion for rates MP3 cannot carry: rubato's FFT resampler for
+//! ratios of small integers (44.1 ↔ 48 kHz, 96 → 48 kHz), its sinc resampler for the rest (an
+//! FFT's size grows with `rate / gcd(rate_in, rate_out)`: 767,999 Hz → 48 kHz would need
+//! ~100 MiB). Output is trimmed of the resampler's delay and cut to `input × ratio` frames, so
+//! the duration is preserved exactly.
 
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
-use rubato::{Fft, FixedSync, Resampler};
+use rubato::{Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters, SincInterpolationType, WindowFunction};
 
 use crate::MediaError;
 
 const CHUNK: usize = 1024;
+/// Largest `rate_in / gcd` handed to the FFT resampler (44.1 → 48 kHz is 147).
+const MAX_FFT_BLOCK: u32 = 1024;
 
 /// Receives each block of resampled planes and its frame count.
 pub type Emit<'a> = dyn FnMut(&[Vec<f32>], usize) -> Result<(), MediaError> + 'a;
 
 pub struct Resample {
-    inner: Fft<f32>,
+    inner: Box<dyn Resampler<f32>>,
     rate_in: u64,
     rate_out: u64,
     channels: usize,
@@ -30,7 +34,19 @@ fn err(e: impl std::fmt::Display) -> MediaError {
 
 impl Resample {
     pub fn new(rate_in: u32, rate_out: u32, channels: usize) -> Result<Resample, MediaError> {
-        let inner = Fft::<f32>::new(rate_in as usize, rate_out as usize, CHUNK, channels, FixedSync::Input).map_err(err)?;
+        let inner: Box<dyn Resampler<f32>> = if rate_in / gcd(rate_in, rate_out) <= MAX_FFT_BLOCK {
+            Box::new(Fft::<f32>::new(rate_in as usize, rate_out as usize, CHUNK, channels, FixedSync::Input).map_err(err)?)
+        } else {
+            let parameters = SincInterpolationParameters {
+                sinc_len: 128,
+                f_cutoff: None,
+                oversampling_factor: 128,
+                interpolation: SincInterpolationType::Cubic,
+                window: WindowFunction::BlackmanHarris2,
+            };
+            let ratio = f64::from(rate_out) / f64::from(rate_in);
+            Box::new(Async::<f32>::new_sinc(ratio, 1.0, &parameters, CHUNK, channels, FixedAsync::Input).map_err(err)?)
+        };
         let to_skip = inner.output_delay();
         let max_out = inner.output_frames_max();
         Ok(Resample {
@@ -101,9 +117,32 @@ impl Resample {
     }
 }
 
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn awkward_ratios_use_little_memory_and_keep_duration_and_tone() {
+        // 767,999 / gcd(767,999, 48,000) is prime-sized: an FFT resampler would need ~100 MiB.
+        let mut r = Resample::new(767_999, 48_000, 2).unwrap();
+        let (mut total, mut peak) = (0usize, 0.0f32);
+        let tone: Vec<f32> = (0..76_800).map(|i| (i as f32 * 0.002).sin() * 0.5).collect();
+        let mut emit = |out: &[Vec<f32>], n: usize| {
+            total += n;
+            peak = out[0][..n].iter().fold(peak, |p, s| p.max(s.abs()));
+            Ok(())
+        };
+        for _ in 0..10 {
+            r.push(&[tone.clone(), tone.clone()], &mut emit).unwrap();
+        }
+        r.finish(&mut emit).unwrap();
+        assert_eq!(total as u64, (768_000u64 * 48_000 + 767_999 / 2) / 767_999);
+        assert!(peak > 0.4 && peak < 0.6, "the tone survives: {peak}");
+    }
 
     #[test]
     fn keeps_duration_exact_when_downsampling_96k_to_48k() {

@@ -202,7 +202,7 @@ impl Mp3Sink for MemSink {
 }
 
 fn options() -> Options {
-    Options { preset: Preset::default(), extension: Some("mp4".into()), fallback_title: "x".into() }
+    Options { extension: Some("mp4".into()), fallback_title: "x".into(), ..Options::default() }
 }
 
 #[test]

@@ -5,4 +5,5 @@
 mod errors;
 mod features;
 mod formats;
+mod limits;
 mod support;
