@@ -12,6 +12,12 @@ fn run(program: &str, args: &[&str]) -> std::process::Output {
     output
 }
 
+/// Runs `ffmpeg -v error -y ARGS OUT`.
+pub fn ffmpeg(args: &[&str], out: &Path) {
+    let out = out.to_str().unwrap_or_default();
+    run("ffmpeg", &[&["-v", "error", "-y"], args, &[out]].concat());
+}
+
 /// A short MP4 video (MPEG-4 Part 2 video, stereo 44.1 kHz AAC audio) of `seconds`.
 pub fn video(dir: &Path, name: &str, seconds: f64) -> PathBuf {
     let path = dir.join(name);
@@ -98,4 +104,18 @@ pub fn assert_mp3(path: &Path, seconds: f64) {
         "{} has {samples} samples, expected {expected} ({seconds} s at {rate} Hz)",
         path.display()
     );
+}
+
+/// An MP3 whose ID3 tag carries a 12 MB cover: the demuxer holds the whole tag in memory.
+pub fn mp3_with_a_big_cover(dir: &Path) -> PathBuf {
+    const MIB: u64 = 1024 * 1024;
+    let picture = dir.join("cover.png");
+    ffmpeg(&["-f", "lavfi", "-i", "nullsrc=s=2000x2000,geq=random(1)*255:128:128", "-frames:v", "1"], &picture);
+    let mp3 = dir.join("covered.mp3");
+    let source = "sine=frequency=440:duration=2";
+    let args =
+        ["-f", "lavfi", "-i", source, "-i", picture.to_str().unwrap(), "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "copy"];
+    ffmpeg(&args, &mp3);
+    assert!(std::fs::metadata(&mp3).unwrap().len() > 5 * MIB, "the cover is big");
+    mp3
 }

@@ -1,5 +1,6 @@
 //! Helpers for the cross-function tests:
 //! - [`fixtures`]: real media files made by ffmpeg, and checks of MP3s with ffprobe;
+//! - [`crafted`]: hostile media files whose headers lie;
 //! - [`app`]: the platform served in-process on a free loopback port, with request helpers;
 //! - [`process`]: the real `mp3convert` binary as a child process;
 //! - [`cluster`]: the distributed form: every function as its own process, the local broker
@@ -7,6 +8,7 @@
 
 pub mod app;
 pub mod cluster;
+pub mod crafted;
 pub mod fixtures;
 pub mod process;
 

@@ -64,3 +64,60 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// What [`measured`] saw of one command.
+pub struct Measured {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    /// The largest resident size of the command or any process it waited for (its worker).
+    pub peak_rss_bytes: u64,
+}
+
+/// Runs `command` under GNU time (`/usr/bin/time`, Debian's `time` package) for its peak
+/// memory, killing it and failing the test if it is still running after `deadline`.
+pub fn measured(command: &Command, deadline: std::time::Duration) -> Measured {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = dir.path().join("rss");
+    let mut timed = Command::new("/usr/bin/time");
+    timed.arg("-f").arg("%M").arg("-o").arg(&report).arg(command.get_program()).args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => timed.env(key, value),
+            None => timed.env_remove(key),
+        };
+    }
+    let mut child = timed
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/time (install Debian's `time` package: local-dev/install-deps.sh does)");
+    let (mut stdout, mut stderr) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
+    let out = std::thread::spawn(move || std::io::read_to_string(&mut stdout).unwrap_or_default());
+    let err = std::thread::spawn(move || std::io::read_to_string(&mut stderr).unwrap_or_default());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{:?} still ran after {deadline:?}", command.get_program());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let rss = std::fs::read_to_string(&report).unwrap_or_default();
+    // GNU time writes "Command exited with non-zero status N" before the figure.
+    let kib: u64 = rss.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or_else(|| panic!("no peak memory in {rss:?}"));
+    Measured { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default(), peak_rss_bytes: kib * 1024 }
+}
+
+/// A stand-in for the converter executable: a shell script.
+pub fn fake_converter(dir: &Path, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("fake-converter");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}

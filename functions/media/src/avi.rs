@@ -276,7 +276,8 @@ impl PcmChunks {
             let frames = deinterleave(&self.buf[..whole], self.stream.kind, false, self.stream.channels, &mut self.planes);
             self.buf.drain(..whole);
             let pushed = feed.push(&self.planes, frames, self.stream.rate, &self.stream.layout, |_| {
-                let id3 = SourceTags::default().to_id3(&options.fallback_title).map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
+                let id3 =
+                    SourceTags::default().to_id3(&options.fallback_title).map_err(|e| MediaError::Encoder(format!("id3 tag: {e}")))?;
                 Ok(Start { id3, skip: 0, limit: None })
             })?;
             if pushed != Pushed::More {

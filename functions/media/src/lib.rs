@@ -20,9 +20,9 @@ mod encoder;
 mod encoder_thread;
 mod error;
 mod feed;
-pub mod isolate;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod isolate;
 mod limits;
 pub mod mix;
 mod mov_pcm;

@@ -5,4 +5,5 @@ mod convert_events;
 mod download;
 mod health;
 mod lambda;
+mod poisoned_jobs;
 mod upload;

@@ -3,6 +3,7 @@
 //! function binary under a stand-in of the AWS Lambda Runtime API.
 
 mod cli;
+mod hostile_media;
 mod lambda_runtime;
 mod restart;
 mod seed_flow;

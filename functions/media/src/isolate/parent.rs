@@ -4,7 +4,7 @@
 
 use std::io::{self, BufReader, BufWriter, Read, SeekFrom, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -253,7 +253,9 @@ fn death(status: io::Result<ExitStatus>, stderr: &str, sandbox: &Sandbox) -> Med
         _ if out_of_memory => MediaError::MemoryLimit { limit_mib: sandbox.memory_bytes >> 20 },
         // SIGKILL that we did not send: the kernel's OOM killer.
         Ok(s) if s.signal() == Some(9) => MediaError::MemoryLimit { limit_mib: sandbox.memory_bytes >> 20 },
-        Ok(s) if s.signal().is_some() => MediaError::Crashed(format!("killed by signal {} {last_line}", s.signal().unwrap_or(0)).trim().to_owned()),
+        Ok(s) if s.signal().is_some() => {
+            MediaError::Crashed(format!("killed by signal {} {last_line}", s.signal().unwrap_or(0)).trim().to_owned())
+        }
         Ok(s) => MediaError::Crashed(format!("exited with {s} {last_line}").trim().to_owned()),
         Err(e) => MediaError::Crashed(format!("lost track of the converter: {e}")),
     }

@@ -142,14 +142,8 @@ pub fn run() -> u8 {
     let Ok(start) = start else { return 2 };
     limit_resources(start.memory_bytes);
     let pipe = Arc::new(Mutex::new(Pipe { to_parent: BufWriter::with_capacity(64 * 1024, io::stdout()), from_parent, payload }));
-    let source = RemoteSource {
-        pipe: pipe.clone(),
-        pos: 0,
-        byte_len: start.byte_len,
-        seekable: start.seekable,
-        window: Vec::new(),
-        window_at: 0,
-    };
+    let source =
+        RemoteSource { pipe: pipe.clone(), pos: 0, byte_len: start.byte_len, seekable: start.seekable, window: Vec::new(), window_at: 0 };
     let mut sink = RemoteSink { pipe: pipe.clone(), buf: Vec::with_capacity(80 * 1024) };
     let progress_pipe = pipe.clone();
     let mut progress = move |p: f32| {

@@ -102,7 +102,8 @@ fn truncated_fast_start_mp4_converts_the_readable_part() {
     let cut = dir.path("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path("out.mp3");
-    let report = media::convert_file(&cut, &out, &media::Options::for_path(&cut, Preset::default()), None).expect("the readable part converts");
+    let report =
+        media::convert_file(&cut, &out, &media::Options::for_path(&cut, Preset::default()), None).expect("the readable part converts");
     assert!(report.truncated, "report says truncated");
     let full = (source_seconds(&src) * 44100.0) as u64;
     let got = decoded_samples(&out);
@@ -127,8 +128,8 @@ fn cut_file_converts_the_readable_part(name: &str, codec_args: &[&str]) {
     let cut = dir.path(&format!("cut-{name}"));
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path("out.mp3");
-    let report =
-        media::convert_file(&cut, &out, &media::Options::for_path(&cut, Preset::default()), None).unwrap_or_else(|e| panic!("the readable part converts: [{}] {e}", e.code()));
+    let report = media::convert_file(&cut, &out, &media::Options::for_path(&cut, Preset::default()), None)
+        .unwrap_or_else(|e| panic!("the readable part converts: [{}] {e}", e.code()));
     assert!(report.truncated, "report says truncated");
     let got = decoded_samples(&out);
     assert!(got > 22050 && got < 3 * 44100, "{got} samples");

@@ -203,7 +203,11 @@ impl Config {
     }
 }
 
-pub(crate) fn parse_or<T: std::str::FromStr>(variable: &'static str, lookup: &impl Fn(&str) -> Option<String>, default: T) -> Result<T, ConfigError> {
+pub(crate) fn parse_or<T: std::str::FromStr>(
+    variable: &'static str,
+    lookup: &impl Fn(&str) -> Option<String>,
+    default: T,
+) -> Result<T, ConfigError> {
     match lookup(variable) {
         Some(value) => value.trim().parse().map_err(|_| invalid(variable, format!("{value:?} is not a valid number"))),
         None => Ok(default),

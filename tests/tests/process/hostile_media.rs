@@ -1,0 +1,93 @@
+//! `mp3convert convert` on crafted and hostile input: a precise error code, never a crash,
+//! and the process (with its conversion worker) within its memory bound.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tests::crafted::wav;
+use tests::fixtures;
+use tests::process::{Measured, binary, fake_converter, measured};
+
+const MIB: u64 = 1024 * 1024;
+
+fn convert(input: &Path, envs: &[(&str, &str)]) -> (Measured, PathBuf) {
+    let out = input.with_extension("out.mp3");
+    let mut command = Command::new(binary());
+    command.arg("convert").arg(input).arg(&out).envs(envs.iter().copied());
+    (measured(&command, Duration::from_secs(60)), out)
+}
+
+/// Fails the test unless the conversion failed with `code` (exit status 1, no output file).
+fn assert_refused(result: &(Measured, PathBuf), code: &str) {
+    let (run, out) = result;
+    assert_eq!(run.status.code(), Some(1), "exit status; stderr: {}", run.stderr);
+    assert!(run.stderr.contains(&format!("mp3convert: {code}: ")), "expected {code}: {}", run.stderr);
+    assert!(!out.exists(), "a failed conversion left an output file");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_wav_declaring_4_ghz_is_refused_within_the_memory_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "4ghz.wav", &wav(4_294_967_291, 1, 16, &[0; 6]));
+    let result = convert(&input, &[]);
+    assert_refused(&result, "unsupported_sample_rate");
+    assert!(result.0.peak_rss_bytes <= 64 * MIB, "peak {} MiB", result.0.peak_rss_bytes / MIB);
+}
+
+#[test]
+fn a_wav_declaring_1_hz_is_refused_within_the_memory_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "1hz.wav", &wav(1, 1, 16, &[0x10; 8000]));
+    let result = convert(&input, &[]);
+    assert_refused(&result, "unsupported_sample_rate");
+    assert!(result.0.peak_rss_bytes <= 64 * MIB, "peak {} MiB", result.0.peak_rss_bytes / MIB);
+}
+
+#[test]
+fn audio_past_the_duration_cap_is_too_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "in.mp4", 3.0);
+    assert_refused(&convert(&video, &[("MP3CONVERT_MAX_DURATION_SECS", "1")]), "too_long");
+}
+
+#[test]
+fn a_conversion_past_its_memory_limit_fails_cleanly_and_stays_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mp3 = fixtures::mp3_with_a_big_cover(dir.path());
+    let limit = 16 * MIB;
+    let result = convert(&mp3, &[("MP3CONVERT_CONVERSION_MEMORY_BYTES", &limit.to_string())]);
+    assert_refused(&result, "memory_limit");
+    assert!(result.0.peak_rss_bytes <= limit, "peak {} MiB over the {} MiB limit", result.0.peak_rss_bytes / MIB, limit / MIB);
+    // The same file converts with the default limit.
+    let (run, out) = convert(&mp3, &[]);
+    assert!(run.status.success(), "{}", run.stderr);
+    fixtures::assert_mp3(&out, 2.0);
+}
+
+#[test]
+fn a_converter_that_crashes_is_a_converter_crashed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_converter(dir.path(), "echo 'thread main panicked: boom' >&2; kill -SEGV $$");
+    let video = fixtures::video(dir.path(), "in.mp4", 1.0);
+    let result = convert(&video, &[("MP3CONVERT_CONVERTER_EXE", fake.to_str().unwrap())]);
+    assert_refused(&result, "converter_crashed");
+    assert!(result.0.stderr.contains("signal 11"), "the message says how it died: {}", result.0.stderr);
+}
+
+#[test]
+fn a_converter_that_hangs_is_killed_at_its_time_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_converter(dir.path(), "exec sleep 600");
+    let video = fixtures::video(dir.path(), "in.mp4", 1.0);
+    let started = Instant::now();
+    let result = convert(&video, &[("MP3CONVERT_CONVERTER_EXE", fake.to_str().unwrap()), ("MP3CONVERT_CONVERSION_TIMEOUT_SECS", "1")]);
+    assert_refused(&result, "conversion_timeout");
+    assert!(started.elapsed() < Duration::from_secs(20), "killed after {:?}", started.elapsed());
+}
