@@ -167,6 +167,8 @@ impl Cluster {
         let common = |port: u16| {
             vec![
                 ("MP3CONVERT_MODE".to_owned(), "production".to_owned()),
+                // Production closes sign-up unless told otherwise; the tests sign users up.
+                ("MP3CONVERT_SIGNUP".to_owned(), "open".to_owned()),
                 ("MP3CONVERT_ADDR".to_owned(), format!("127.0.0.1:{port}")),
                 ("MP3CONVERT_JWT_PUBLIC_KEY_FILE".to_owned(), public.display().to_string()),
                 ("MP3CONVERT_DATA_DIR".to_owned(), dir.path().join("unused").display().to_string()),

@@ -1,12 +1,15 @@
 //! A minimal AVI (RIFF `AVI `, with OpenDML `AVIX` extensions) reader for its PCM audio stream,
 //! which symphonia has no demuxer for. Compressed audio in AVI is reported as unsupported by name.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::io::{self, BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use symphonia::core::audio::{Channels, Position};
 use symphonia::core::io::MediaSource;
 
+use crate::bytes;
 use crate::feed::{Feed, Pushed, Start};
 use crate::pcm::{SampleKind, deinterleave};
 use crate::tags::SourceTags;
@@ -45,11 +48,16 @@ fn read_fourcc(r: &mut impl Read) -> io::Result<[u8; 4]> {
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+    bytes::le16(b, at).unwrap_or(0)
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    bytes::le32(b, at).unwrap_or(0)
+}
+
+/// Where the chunk at `pos` with `size` bytes of payload ends, padding byte included.
+fn chunk_end(pos: u64, size: u32) -> u64 {
+    pos.saturating_add(8).saturating_add(u64::from(size)).saturating_add(u64::from(size & 1))
 }
 
 fn format_name(tag: u16) -> String {
@@ -108,29 +116,28 @@ fn read_headers<R: Read + Seek>(r: &mut R) -> Result<Option<AudioStream>, MediaE
     if &id != b"LIST" || &kind != b"hdrl" {
         return Err(MediaError::CorruptInput("AVI without a header list".into()));
     }
-    let end = 12 + 8 + u64::from(size);
-    let mut pos = 12 + 12;
+    // The list runs from offset 12 (its own header included): 8 bytes of header + `size`.
+    let end = chunk_end(12, size);
+    let mut pos = 24u64;
     let mut stream = 0u8;
     let mut found = None;
     // A real header list holds a few stream lists of a few chunks each.
     let mut chunks = 0u32;
-    while pos + 8 <= end {
-        chunks += 1;
-        if chunks > MAX_HEADER_CHUNKS {
-            return Err(MediaError::CorruptInput("AVI header list with too many chunks".into()));
-        }
+    let mut count = || {
+        chunks = chunks.saturating_add(1);
+        if chunks > MAX_HEADER_CHUNKS { Err(MediaError::CorruptInput("AVI header list with too many chunks".into())) } else { Ok(()) }
+    };
+    while pos.saturating_add(8) <= end {
+        count()?;
         r.seek(SeekFrom::Start(pos))?;
         let id = read_fourcc(r)?;
         let size = read_u32(r)?;
         if &id == b"LIST" && &read_fourcc(r)? == b"strl" {
-            let strl_end = pos + 8 + u64::from(size);
+            let strl_end = chunk_end(pos, size);
             let (mut kind, mut strf) = (None, None);
-            let mut p = pos + 12;
-            while p + 8 <= strl_end {
-                chunks += 1;
-                if chunks > MAX_HEADER_CHUNKS {
-                    return Err(MediaError::CorruptInput("AVI header list with too many chunks".into()));
-                }
+            let mut p = pos.saturating_add(12);
+            while p.saturating_add(8) <= strl_end {
+                count()?;
                 r.seek(SeekFrom::Start(p))?;
                 let cid = read_fourcc(r)?;
                 let csize = read_u32(r)?;
@@ -143,21 +150,28 @@ fn read_headers<R: Read + Seek>(r: &mut R) -> Result<Option<AudioStream>, MediaE
                         _ => strf = Some(data),
                     }
                 }
-                p = p.saturating_add(8 + u64::from(csize) + u64::from(csize & 1));
+                p = chunk_end(p, csize);
             }
             if found.is_none()
                 && kind == Some(*b"auds")
                 && let Some(f) = strf
             {
-                let index = [b'0' + stream / 10, b'0' + stream % 10];
-                found = Some(parse_strf(index, &f)?);
+                found = Some(parse_strf(stream_index(stream), &f)?);
             }
             stream = stream.saturating_add(1);
         }
-        pos += 8 + u64::from(size) + u64::from(size & 1);
+        pos = chunk_end(pos, size);
     }
-    r.seek(SeekFrom::Start(end + (end & 1)))?;
+    r.seek(SeekFrom::Start(end.saturating_add(end & 1)))?;
     Ok(found)
+}
+
+/// The two-digit prefix of a stream's chunk ids (`01wb` for the second stream); streams past
+/// the hundredth have no id of their own.
+fn stream_index(stream: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 10] = b"0123456789";
+    let n = usize::from(stream.min(99));
+    [DIGITS[n / 10], DIGITS[n % 10]]
 }
 
 pub fn run(
@@ -197,13 +211,13 @@ pub fn run(
             r.read_exact(&mut kind)?;
             pos = pos.saturating_add(4);
             if !matches!(&kind, b"movi" | b"rec " | b"AVIX") {
-                let skip = u64::from(size).saturating_sub(4) + u64::from(size & 1);
+                let skip = u64::from(size).saturating_sub(4).saturating_add(u64::from(size & 1));
                 r.seek_relative(skip as i64)?;
                 pos = pos.saturating_add(skip);
             }
             continue;
         }
-        let padded = u64::from(size) + u64::from(size & 1);
+        let padded = u64::from(size).saturating_add(u64::from(size & 1));
         if id[0..2] != pcm.stream.index || &id[2..4] != b"wb" {
             r.seek_relative(padded as i64)?;
             pos = pos.saturating_add(padded);
@@ -260,19 +274,20 @@ impl PcmChunks {
         feed: &mut Feed<'_>,
         options: &Options,
     ) -> Result<ChunkEnd, MediaError> {
-        let frame_bytes = self.stream.kind.width() * self.stream.channels;
+        // At most 8 bytes × 32 channels (the format was checked).
+        let frame_bytes = self.stream.kind.width().saturating_mul(self.stream.channels).max(1);
         let mut left = u64::from(size);
         while left > 0 {
             let want = usize::try_from(left).unwrap_or(READ_BLOCK).min(READ_BLOCK);
             let have = self.buf.len();
-            self.buf.resize(have + want, 0);
+            self.buf.resize(have.saturating_add(want), 0);
             match r.read_exact(&mut self.buf[have..]) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(ChunkEnd::Cut),
                 Err(e) => return Err(e.into()),
             }
-            left -= want as u64;
-            let whole = self.buf.len() / frame_bytes * frame_bytes;
+            left = left.saturating_sub(want as u64);
+            let whole = self.buf.len().saturating_sub(self.buf.len().checked_rem(frame_bytes).unwrap_or(0));
             let frames = deinterleave(&self.buf[..whole], self.stream.kind, false, self.stream.channels, &mut self.planes);
             self.buf.drain(..whole);
             let pushed = feed.push(&self.planes, frames, self.stream.rate, &self.stream.layout, |_| {

@@ -2,6 +2,8 @@
 //! presented with that size rewritten ("to the end of the file"), so the demuxer reads what is
 //! there instead of refusing the file.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::io::{self, Read, Seek, SeekFrom};
 
 use symphonia::core::io::MediaSource;
@@ -31,11 +33,13 @@ impl Patched {
 impl Read for Patched {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let (start, end) = (self.pos, self.pos + n as u64);
-        let patch_end = self.at + self.bytes.len() as u64;
-        if self.at < end && patch_end > start {
-            for off in self.at.max(start)..patch_end.min(end) {
-                buf[(off - start) as usize] = self.bytes[(off - self.at) as usize];
+        let start = self.pos;
+        let end = start.saturating_add(n as u64);
+        // The patched bytes that fall inside [start, end), as (index in buf, patch byte).
+        for (i, byte) in self.bytes.iter().enumerate() {
+            let Some(off) = self.at.checked_add(i as u64).filter(|off| (start..end).contains(off)) else { continue };
+            if let Some(slot) = off.checked_sub(start).and_then(|o| usize::try_from(o).ok()).and_then(|o| buf.get_mut(o)) {
+                *slot = *byte;
             }
         }
         self.pos = end;
@@ -64,16 +68,20 @@ impl MediaSource for Patched {
 fn read_vint(r: &mut impl Read) -> io::Result<(u64, usize, bool)> {
     let mut first = [0u8; 1];
     r.read_exact(&mut first)?;
-    let len = first[0].leading_zeros() as usize + 1;
-    if len > 8 {
+    // The length is one more than the leading zeros: 1..=8, or 9 for a zero byte (invalid).
+    let zeros = first[0].leading_zeros();
+    if zeros >= 8 {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "bad EBML vint"));
     }
-    let mut value = u64::from(first[0]) & (0xff >> len);
-    let mut all_ones = value == 0xff >> len;
+    let len = (zeros as usize).saturating_add(1);
+    let mask = 0xffu8.checked_shr(zeros.saturating_add(1)).unwrap_or(0);
+    let mut value = u64::from(first[0] & mask);
+    let mut all_ones = first[0] & mask == mask;
     for _ in 1..len {
         let mut b = [0u8; 1];
         r.read_exact(&mut b)?;
-        value = (value << 8) | u64::from(b[0]);
+        // At most 7 more bytes after a first one of at most 7 value bits: fits in 56 bits.
+        value = value.checked_shl(8).unwrap_or(0) | u64::from(b[0]);
         all_ones &= b[0] == 0xff;
     }
     Ok((value, len, all_ones))
@@ -96,7 +104,7 @@ fn segment_patch<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Option<(u64,
         return Ok(None);
     }
     let (header_len, _, _) = read_vint(r)?;
-    r.seek(SeekFrom::Current(header_len as i64))?;
+    r.seek(SeekFrom::Current(i64::try_from(header_len).unwrap_or(i64::MAX)))?;
     r.read_exact(&mut id)?;
     if id != [0x18, 0x53, 0x80, 0x67] {
         return Ok(None);
@@ -109,7 +117,7 @@ fn segment_patch<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Option<(u64,
     }
     // All value bits set = unknown size; keep the marker bit of the original length.
     let mut bytes = vec![0xff; size_len];
-    bytes[0] = 0xff >> (size_len - 1);
+    bytes[0] = 0xffu8.checked_shr(size_len.saturating_sub(1) as u32).unwrap_or(0);
     Ok(Some((size_at, bytes)))
 }
 

@@ -13,6 +13,7 @@
 //!   `tags`, the final LAME/Xing frame written back through [`Mp3Sink::overwrite`]).
 
 mod avi;
+mod bytes;
 mod codecs;
 mod cut;
 mod decode;

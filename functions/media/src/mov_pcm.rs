@@ -2,6 +2,8 @@
 //! per packet (several times slower than the same audio in WAV); here the chunk table is read
 //! once and each chunk is read in large blocks.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,9 +33,7 @@ pub fn is_pcm_fourcc(f: &[u8; 4]) -> bool {
     matches!(f, b"sowt" | b"twos" | b"raw " | b"in24" | b"in32" | b"fl32" | b"fl64")
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
+use crate::bytes::{be32, be64, entry};
 
 /// From the payloads of `stsd`, `stsz`, `stsc` and `stco` or `co64`; `None` when anything is
 /// unusual (then symphonia's path is used).
@@ -60,26 +60,24 @@ pub fn layout(stsd: &[u8], stsz: &[u8], stsc: &[u8], offsets: &[u8], co64: bool)
         _ => return None,
     };
     let frame_size = be32(stsz, 4)? as usize;
-    if frame_size != 0 && frame_size != kind.width() * channels {
+    if frame_size != 0 && Some(frame_size) != kind.width().checked_mul(channels) {
         return None;
     }
-    let stsc_entries: Vec<(u32, u32)> =
-        (0..be32(stsc, 4)? as usize).map(|i| Some((be32(stsc, 8 + i * 12)?, be32(stsc, 12 + i * 12)?))).collect::<Option<_>>()?;
+    // Counts are believed only as far as the payloads hold their entries.
+    let stsc_entries: Vec<(u32, u32)> = (0..be32(stsc, 4)? as usize)
+        .map(|i| Some((be32(stsc, entry(8, i, 12)?)?, be32(stsc, entry(12, i, 12)?)?)))
+        .collect::<Option<_>>()?;
     let count = be32(offsets, 4)? as usize;
-    let mut chunks = Vec::with_capacity(count.min(1 << 20));
-    let mut entry = 0;
+    let mut chunks = Vec::with_capacity(count.min(offsets.len() / 4));
+    let mut run = 0usize;
     for i in 0..count {
-        let offset = if co64 {
-            let at = 8 + i * 8;
-            u64::from_be_bytes(offsets.get(at..at + 8)?.try_into().ok()?)
-        } else {
-            u64::from(be32(offsets, 8 + i * 4)?)
-        };
-        let chunk_no = i as u32 + 1;
-        while entry + 1 < stsc_entries.len() && stsc_entries[entry + 1].0 <= chunk_no {
-            entry += 1;
+        let offset = if co64 { be64(offsets, entry(8, i, 8)?)? } else { u64::from(be32(offsets, entry(8, i, 4)?)?) };
+        // stsc runs are numbered from chunk 1.
+        let chunk_no = u32::try_from(i).ok()?.checked_add(1)?;
+        while stsc_entries.get(run.saturating_add(1)).is_some_and(|next| next.0 <= chunk_no) {
+            run = run.saturating_add(1);
         }
-        chunks.push((offset, stsc_entries.get(entry)?.1));
+        chunks.push((offset, stsc_entries.get(run)?.1));
     }
     Some(PcmLayout { kind, big_endian, channels, rate, chunks })
 }
@@ -94,9 +92,10 @@ pub fn pump<R: Read + Seek>(
     cancel: &AtomicBool,
 ) -> Result<bool, MediaError> {
     crate::limits::check_format(u64::from(layout.rate), layout.channels as u64)?;
-    let frame_bytes = layout.kind.width() * layout.channels;
-    let total: u64 = layout.chunks.iter().map(|c| u64::from(c.1)).sum::<u64>().max(1);
-    let mut buf = vec![0u8; BLOCK_FRAMES * frame_bytes];
+    // At most 8 bytes × 32 channels (the format was checked).
+    let frame_bytes = layout.kind.width().saturating_mul(layout.channels);
+    let total = layout.chunks.iter().fold(0u64, |sum, c| sum.saturating_add(u64::from(c.1))).max(1);
+    let mut buf = vec![0u8; BLOCK_FRAMES.saturating_mul(frame_bytes)];
     let mut planes = vec![Vec::with_capacity(BLOCK_FRAMES); layout.channels];
     let channels = Channels::Discrete(layout.channels as u16);
     let mut start = Some(start);
@@ -109,7 +108,7 @@ pub fn pump<R: Read + Seek>(
                 return Err(MediaError::Cancelled);
             }
             let n = left.min(BLOCK_FRAMES);
-            let bytes = &mut buf[..n * frame_bytes];
+            let bytes = &mut buf[..n.saturating_mul(frame_bytes)];
             match r.read_exact(bytes) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(true),
@@ -122,8 +121,8 @@ pub fn pump<R: Read + Seek>(
             if pushed != Pushed::More {
                 return Ok(pushed == Pushed::FormatChanged);
             }
-            left -= n;
-            done += n as u64;
+            left = left.saturating_sub(n);
+            done = done.saturating_add(n as u64);
             let p = (done as f64 / total as f64) as f32;
             if p >= last_progress + 0.01 {
                 last_progress = p;

@@ -4,6 +4,8 @@
 //!
 //! Only box headers and a few small boxes are read; sample tables are skipped by seeking.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::io::{self, Read, Seek, SeekFrom};
 
 /// What the walk found about the first sound track.
@@ -50,7 +52,7 @@ struct BoxHeader {
 }
 
 fn read_header<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Result<Option<BoxHeader>> {
-    if pos + 8 > limit {
+    if pos.saturating_add(8) > limit {
         return Ok(None);
     }
     r.seek(SeekFrom::Start(pos))?;
@@ -59,7 +61,7 @@ fn read_header<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Result<Op
     let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
     let kind = [h[4], h[5], h[6], h[7]];
     let (size, header_len) = match size32 {
-        0 => (limit - pos, 8),
+        0 => (limit.saturating_sub(pos), 8),
         1 => {
             let mut l = [0u8; 8];
             r.read_exact(&mut l)?;
@@ -67,7 +69,7 @@ fn read_header<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Result<Op
         }
         s => (s, 8),
     };
-    let start = pos + header_len;
+    let start = pos.saturating_add(header_len);
     let end = pos.saturating_add(size);
     if size < header_len || start > limit {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "bad box size"));
@@ -77,19 +79,13 @@ fn read_header<R: Read + Seek>(r: &mut R, pos: u64, limit: u64) -> io::Result<Op
 
 fn read_payload<R: Read + Seek>(r: &mut R, b: &BoxHeader, max: u64) -> io::Result<Vec<u8>> {
     r.seek(SeekFrom::Start(b.start))?;
-    let len = (b.end - b.start).min(max);
+    let len = b.end.saturating_sub(b.start).min(max);
     let mut buf = Vec::with_capacity(len as usize);
     r.take(len).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
-fn be_u32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn be_u64(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 8).map(|s| u64::from_be_bytes(s.try_into().unwrap_or([0; 8])))
-}
+use crate::bytes::{be32 as be_u32, be64 as be_u64};
 
 /// Whether the stream starts like an ISO-BMFF file.
 pub fn looks_like_mp4<R: Read + Seek>(r: &mut R) -> io::Result<bool> {
@@ -101,7 +97,7 @@ pub fn looks_like_mp4<R: Read + Seek>(r: &mut R) -> io::Result<bool> {
         if n == 0 {
             break;
         }
-        got += n;
+        got = got.saturating_add(n);
     }
     r.seek(SeekFrom::Start(0))?;
     Ok(got == 8 && matches!(&h[4..8], b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip"))
@@ -115,7 +111,7 @@ pub fn scan<R: Read + Seek>(r: &mut R) -> io::Result<Mp4Info> {
     let mut pos = 0;
     let mut boxes = 0usize;
     while let Some(b) = read_header(r, pos, len)? {
-        boxes += 1;
+        boxes = boxes.saturating_add(1);
         if boxes > MAX_TOP_LEVEL_BOXES {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "too many boxes"));
         }
@@ -209,7 +205,8 @@ fn walk_trak<R: Read + Seek>(r: &mut R, trak: &BoxHeader, movie_ts: u32) -> io::
         }
         let movie_units = non_empty.iter().fold(0u64, |sum, (d, _)| sum.saturating_add(*d));
         if movie_ts > 0 && movie_units > 0 {
-            t.edit_duration = Some((movie_units as u128 * media_ts as u128 / movie_ts as u128) as u64);
+            let media_units = u128::from(movie_units).saturating_mul(u128::from(media_ts)).checked_div(u128::from(movie_ts));
+            t.edit_duration = media_units.map(|u| u64::try_from(u).unwrap_or(u64::MAX));
         }
     }
     Ok(Some(t))
@@ -221,11 +218,11 @@ fn parse_elst(p: &[u8]) -> Vec<(u64, i64)> {
     let entry = if version == 1 { 20 } else { 12 };
     (0..count.min(1024))
         .map_while(|i| {
-            let at = 8 + i * entry;
+            let at = crate::bytes::entry(8, i, entry)?;
             if version == 1 {
-                Some((be_u64(p, at)?, be_u64(p, at + 8)? as i64))
+                Some((be_u64(p, at)?, be_u64(p, at.checked_add(8)?)? as i64))
             } else {
-                Some((be_u32(p, at)? as u64, be_u32(p, at + 4)? as i32 as i64))
+                Some((be_u32(p, at)? as u64, be_u32(p, at.checked_add(4)?)? as i32 as i64))
             }
         })
         .collect()
@@ -259,7 +256,7 @@ fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) ->
                 (None, Some(b)) => (b, true),
                 _ => continue,
             };
-            if stsc.end - stsc.start > max || offsets.end - offsets.start > max {
+            if stsc.end.saturating_sub(stsc.start) > max || offsets.end.saturating_sub(offsets.start) > max {
                 continue;
             }
             let (stsz, stsc, offsets) = (read_payload(r, stsz, 16)?, read_payload(r, stsc, max)?, read_payload(r, offsets, max)?);
@@ -274,7 +271,7 @@ fn find_alac_cookie(entry: &[u8]) -> Option<Vec<u8>> {
     entry.windows(12).enumerate().find_map(|(i, w)| {
         let size = u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as usize;
         let ok = &w[4..8] == b"alac" && w[8..12] == [0; 4] && (size == 36 || size == 60);
-        ok.then(|| entry.get(i + 12..i + size).map(<[u8]>::to_vec)).flatten()
+        ok.then(|| entry.get(i.checked_add(12)?..i.checked_add(size)?).map(<[u8]>::to_vec)).flatten()
     })
 }
 

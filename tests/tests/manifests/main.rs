@@ -231,12 +231,12 @@ async fn probes_ask_the_health_routes_the_binaries_serve_on_their_port() {
 fn every_variable_set_is_one_the_binaries_read() {
     let read_by_binaries = variables_the_binaries_read();
     for platform_variable in ["PORT", "K_SINK", "K_CE_OVERRIDES", "AWS_LAMBDA_RUNTIME_API", "MP3CONVERT_MONGODB_URL"] {
-        assert!(read_by_binaries.iter().any(|v| v == platform_variable), "scanning config.rs missed {platform_variable}");
+        assert!(read_by_binaries.iter().any(|v| v == platform_variable), "scanning platform/src/config/ missed {platform_variable}");
     }
     let manifests = documents_in("knative");
     for service in services() {
         for name in environment(&manifests, &service).keys() {
-            assert!(read_by_binaries.contains(name), "{}: {name} is not read by the binaries (platform/src/config.rs)", service.origin);
+            assert!(read_by_binaries.contains(name), "{}: {name} is not read by the binaries (platform/src/config/)", service.origin);
         }
     }
 }

@@ -172,16 +172,19 @@ pub fn strict(schema: &mut Value) {
 }
 
 /// Every environment variable name the binaries read: the whole-string literals that look
-/// like variable names in the non-test part of `platform::config` (where `lookup`,
+/// like variable names in the non-test part of `platform::config` and its `limits` (where `lookup`,
 /// `parse_or` and `pem` take them), plus `RUST_LOG`, which `platform::telemetry` reads
 /// through `EnvFilter`.
 pub fn variables_the_binaries_read() -> Vec<String> {
-    let config = read("functions/platform/src/config.rs");
-    let code = config.split("#[cfg(test)]").next().expect("some code");
-    // Comments may hold quotes that would throw the scanner out of step.
-    let code: String = code.lines().filter(|line| !line.trim_start().starts_with("//")).flat_map(|line| [line, "\n"]).collect();
-    let mut names: Vec<String> = string_literals(&code)
+    let mut names: Vec<String> = ["functions/platform/src/config/mod.rs", "functions/platform/src/config/limits.rs"]
         .into_iter()
+        .flat_map(|file| {
+            let config = read(file);
+            let code = config.split("#[cfg(test)]").next().expect("some code").to_owned();
+            // Comments may hold quotes that would throw the scanner out of step.
+            let code: String = code.lines().filter(|line| !line.trim_start().starts_with("//")).flat_map(|line| [line, "\n"]).collect();
+            string_literals(&code)
+        })
         .filter(|s| s.len() > 1 && s.starts_with(|c: char| c.is_ascii_uppercase()))
         .filter(|s| s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
         .collect();
