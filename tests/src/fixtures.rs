@@ -106,16 +106,80 @@ pub fn assert_mp3(path: &Path, seconds: f64) {
     );
 }
 
-/// An MP3 whose ID3 tag carries a 12 MB cover: the demuxer holds the whole tag in memory.
-pub fn mp3_with_a_big_cover(dir: &Path) -> PathBuf {
-    const MIB: u64 = 1024 * 1024;
+const MIB: u64 = 1024 * 1024;
+
+/// A 12 MB PNG of noise (it does not compress).
+fn big_picture(dir: &Path) -> PathBuf {
     let picture = dir.join("cover.png");
-    ffmpeg(&["-f", "lavfi", "-i", "nullsrc=s=2000x2000,geq=random(1)*255:128:128", "-frames:v", "1"], &picture);
-    let mp3 = dir.join("covered.mp3");
+    if !picture.exists() {
+        ffmpeg(&["-f", "lavfi", "-i", "nullsrc=s=3000x3000,geq=random(1)*255:128:128", "-frames:v", "1"], &picture);
+    }
+    picture
+}
+
+/// A 2 s tone in `name` (its extension picks the container) with a 12 MB cover picture, as
+/// ffmpeg embeds it: an ID3 APIC frame in MP3, `covr` in M4A, a PICTURE block in FLAC.
+pub fn with_big_cover(dir: &Path, name: &str, codec: &str) -> PathBuf {
+    let picture = big_picture(dir);
+    let out = dir.join(name);
     let source = "sine=frequency=440:duration=2";
-    let args =
-        ["-f", "lavfi", "-i", source, "-i", picture.to_str().unwrap(), "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "copy"];
-    ffmpeg(&args, &mp3);
-    assert!(std::fs::metadata(&mp3).unwrap().len() > 5 * MIB, "the cover is big");
-    mp3
+    let picture = picture.to_str().unwrap_or_default();
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-i",
+            picture,
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:a",
+            codec,
+            "-c:v",
+            "copy",
+            "-disposition:v",
+            "attached_pic",
+        ],
+        &out,
+    );
+    assert!(std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) > 5 * MIB, "the cover is in {name}");
+    out
+}
+
+/// A 2 s tone in Matroska with 40 MB of attachments (subtitle fonts, as fansub releases carry).
+pub fn mkv_with_big_attachments(dir: &Path) -> PathBuf {
+    let font = dir.join("font.ttf");
+    let noise: Vec<u8> = (0..40 * MIB as usize).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(&font, noise).expect("write the font");
+    let out = dir.join("fonts.mkv");
+    let font = font.to_str().unwrap_or_default();
+    ffmpeg(&["-f", "lavfi", "-i", "sine=duration=2", "-c:a", "libvorbis", "-attach", font, "-metadata:s:t", "mimetype=font/ttf"], &out);
+    out
+}
+
+/// A 2 s Ogg Vorbis file whose Vorbis comment carries a 12 MB cover (METADATA_BLOCK_PICTURE):
+/// the demuxer holds the whole comment packet, base64 and decoded, so it needs ~80 MB.
+pub fn ogg_with_a_big_cover(dir: &Path) -> PathBuf {
+    use base64::Engine;
+    let png = std::fs::read(big_picture(dir)).expect("the picture");
+    let mime = b"image/png";
+    let mut block = Vec::new();
+    block.extend_from_slice(&3u32.to_be_bytes());
+    block.extend_from_slice(&(mime.len() as u32).to_be_bytes());
+    block.extend_from_slice(mime);
+    block.extend_from_slice(&0u32.to_be_bytes());
+    for field in [3000u32, 3000, 24, 0, png.len() as u32] {
+        block.extend_from_slice(&field.to_be_bytes());
+    }
+    block.extend_from_slice(&png);
+    let metadata = dir.join("metadata.txt");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&block);
+    std::fs::write(&metadata, format!(";FFMETADATA1\nMETADATA_BLOCK_PICTURE={encoded}\n")).expect("write metadata");
+    let out = dir.join("covered.ogg");
+    let metadata = metadata.to_str().unwrap_or_default();
+    ffmpeg(&["-f", "lavfi", "-i", "sine=duration=2", "-i", metadata, "-map_metadata", "1", "-c:a", "libvorbis"], &out);
+    out
 }

@@ -55,11 +55,12 @@ pub fn avi(data: &[u8]) {
     let _ = crate::avi::run(source, &mut NullSink, &options(), &mut |_| {}, &AtomicBool::new(false));
 }
 
-/// The cut-file reader: the Matroska Segment check, then reading through the patched source.
+/// The Matroska walk (cut Segments, oversized Attachments), then reading through the patched
+/// source.
 pub fn cut(data: &[u8]) {
     let mut source = Cursor::new(data.to_vec());
-    let Ok(Some((at, bytes))) = crate::cut::mkv_segment_patch(&mut source) else { return };
-    let mut patched = crate::cut::Patched::new(Box::new(source), at, bytes).forward_only();
+    let Ok(Some(plan)) = crate::mkv::plan(&mut source, 64) else { return };
+    let mut patched = crate::present::Patched::new(Box::new(source), 0, plan.patches).forward_only();
     let mut buf = [0u8; 4096];
     while matches!(patched.read(&mut buf), Ok(n) if n > 0) {}
 }

@@ -7,15 +7,18 @@
 //!   progress, cancellation and per-packet error containment.
 //! - Containers symphonia misses or mishandles: `mp4` walks MP4/MOV boxes for the edit list
 //!   (encoder priming and real length), codec names and ALAC-in-MOV; `mov_pcm` reads PCM in
-//!   MOV/MP4 in large blocks; `avi` reads PCM from AVI; `cut` lets demuxers read files cut short.
+//!   MOV/MP4 in large blocks; `avi` reads PCM from AVI; `mkv` walks Matroska's top level;
+//!   `present` lets demuxers read files cut short and hides metadata too big to hold.
 //! - `feed` takes decoded planar PCM, trims it and hands it to `mix` (down-mix to mono/stereo)
 //!   and `output` (optional `resample` to an MP3 rate, LAME via `encoder`, the ID3 tag from
 //!   `tags`, the final LAME/Xing frame written back through [`Mp3Sink::overwrite`]).
+//! - `limits`: what is refused before anything is sized by the input (rates, channels, length).
+//! - [`isolate`]: a conversion in a worker process of its own, under a memory limit and a time
+//!   budget, so no input can take the caller down.
 
 mod avi;
 mod bytes;
 mod codecs;
-mod cut;
 mod decode;
 mod encoder;
 mod encoder_thread;
@@ -26,11 +29,13 @@ pub mod fuzzing;
 pub mod isolate;
 mod limits;
 pub mod mix;
+mod mkv;
 mod mov_pcm;
 mod mp4;
 mod output;
 mod pcm;
 mod pipeline;
+mod present;
 mod preset;
 mod resample;
 mod tags;

@@ -34,6 +34,9 @@ pub struct Mp4Info {
     pub alac_cookie: Option<Vec<u8>>,
     /// Where the samples are, for uncompressed PCM (read without symphonia, see `mov_pcm`).
     pub pcm: Option<crate::mov_pcm::PcmLayout>,
+    /// Offsets of the type fields of `udta`/`meta` boxes too large to hold in memory (cover
+    /// art), to be hidden from symphonia as `free` boxes (see `present`).
+    pub oversized: Vec<u64>,
 }
 
 /// More children than any real box has (a `moov` holds a few tracks, a `stbl` a few tables).
@@ -141,21 +144,33 @@ fn children<R: Read + Seek>(r: &mut R, parent: &BoxHeader, skip: u64) -> io::Res
     Ok(out)
 }
 
+/// The type field of a metadata box too large to hold, if `b` is one.
+fn oversized(b: &BoxHeader) -> Option<u64> {
+    let metadata = matches!(&b.kind, b"udta" | b"meta");
+    (metadata && b.end.saturating_sub(b.start) > crate::present::MAX_METADATA).then(|| b.pos.saturating_add(4))
+}
+
 fn walk_moov<R: Read + Seek>(r: &mut R, moov: &BoxHeader, info: &mut Mp4Info, movie_timescale: &mut Option<u32>) -> io::Result<()> {
+    let mut hidden = Vec::new();
     for b in children(r, moov, 0)? {
+        hidden.extend(oversized(&b));
         match &b.kind {
             b"mvhd" => {
                 let p = read_payload(r, &b, 64)?;
                 *movie_timescale = timescale_of(&p);
             }
-            b"trak" if !info.has_sound => {
-                if let Some(track) = walk_trak(r, &b, movie_timescale.unwrap_or(0))? {
+            b"trak" => {
+                hidden.extend(children(r, &b, 0)?.iter().filter_map(oversized));
+                if !info.has_sound
+                    && let Some(track) = walk_trak(r, &b, movie_timescale.unwrap_or(0))?
+                {
                     *info = Mp4Info { has_moov: true, truncated: info.truncated, cut_box: info.cut_box, ..track };
                 }
             }
             _ => {}
         }
     }
+    info.oversized.extend(hidden);
     Ok(())
 }
 

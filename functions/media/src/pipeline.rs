@@ -1,7 +1,7 @@
 //! The front half of the pipeline: container probing, track choice, packet loop with trimming,
 //! decode-error containment, progress and cancellation.
 
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{ErrorKind, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,7 +12,6 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::codecs::{choose_track, codec_name, extra_data, make_decoder};
-use crate::cut;
 use crate::decode::{Block, Decoder, opus_pre_skip};
 use crate::feed::{Feed, Pushed, Start};
 use crate::limits::{MIN_SAMPLE_RATE, check_format};
@@ -44,19 +43,8 @@ pub fn run(
         }
     }
 
-    // A cut `mdat` (32-bit size) or Matroska Segment is presented as running to the end.
-    let patch = match mp4_info.as_ref().and_then(|i| i.cut_box) {
-        Some(at) if !large_box(&mut source, at)? => Some((at, vec![0; 4])),
-        Some(_) => None,
-        None if mp4_info.is_none() && source.is_seekable() => cut::mkv_segment_patch(&mut source)?,
-        None => None,
-    };
-    let cut_container = patch.is_some();
-    let source: Box<dyn MediaSource> = match patch {
-        Some((at, bytes)) if mp4_info.is_some() => Box::new(cut::Patched::new(source, at, bytes)),
-        Some((at, bytes)) => Box::new(cut::Patched::new(source, at, bytes).forward_only()),
-        None => source,
-    };
+    // A container cut short runs to the end of the file; metadata too big to hold is hidden.
+    let (source, cut_container) = crate::present::present(source, mp4_info.as_ref())?;
     let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = options.extension.as_deref() {
@@ -227,13 +215,4 @@ fn inspect_mp4(source: &mut Box<dyn MediaSource>) -> Result<Option<Mp4Info>, Med
     };
     source.seek(SeekFrom::Start(0))?;
     Ok(info)
-}
-
-/// Whether the box at `at` uses a 64-bit size (size field 1), which `Patched` does not handle.
-fn large_box(source: &mut Box<dyn MediaSource>, at: u64) -> Result<bool, MediaError> {
-    source.seek(SeekFrom::Start(at))?;
-    let mut size = [0u8; 4];
-    source.read_exact(&mut size)?;
-    source.seek(SeekFrom::Start(0))?;
-    Ok(u32::from_be_bytes(size) == 1)
 }

@@ -40,10 +40,10 @@ async fn a_wav_declaring_4_ghz_fails_at_once_instead_of_staying_processing() {
 
 #[tokio::test]
 async fn a_job_past_the_memory_limit_fails_and_the_next_one_converts() {
-    let app = TestApp::spawn_with(&[("MP3CONVERT_CONVERSION_MEMORY_BYTES", &(16u64 << 20).to_string())]).await;
+    let app = TestApp::spawn().await;
     let user = app.user().await;
     let dir = tempfile::tempdir().unwrap();
-    let (job, _) = convert(&app, &user, &fixtures::mp3_with_a_big_cover(dir.path())).await;
+    let (job, _) = convert(&app, &user, &fixtures::ogg_with_a_big_cover(dir.path())).await;
     assert_failed_with(&job, "memory_limit");
     let (next, _) = convert(&app, &user, &fixtures::video(dir.path(), "next.mp4", 1.0)).await;
     assert_eq!(next["status"], "succeeded", "{next}");

@@ -60,15 +60,31 @@ fn audio_past_the_duration_cap_is_too_long() {
 #[test]
 fn a_conversion_past_its_memory_limit_fails_cleanly_and_stays_under_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mp3 = fixtures::mp3_with_a_big_cover(dir.path());
-    let limit = 16 * MIB;
-    let result = convert(&mp3, &[("MP3CONVERT_CONVERSION_MEMORY_BYTES", &limit.to_string())]);
+    let ogg = fixtures::ogg_with_a_big_cover(dir.path());
+    let result = convert(&ogg, &[]);
     assert_refused(&result, "memory_limit");
-    assert!(result.0.peak_rss_bytes <= limit, "peak {} MiB over the {} MiB limit", result.0.peak_rss_bytes / MIB, limit / MIB);
-    // The same file converts with the default limit.
-    let (run, out) = convert(&mp3, &[]);
+    assert!(result.0.peak_rss_bytes <= 64 * MIB, "peak {} MiB over the limit", result.0.peak_rss_bytes / MIB);
+    // The same file converts when more memory is allowed.
+    let (run, out) = convert(&ogg, &[("MP3CONVERT_CONVERSION_MEMORY_BYTES", &(256 * MIB).to_string())]);
     assert!(run.status.success(), "{}", run.stderr);
     fixtures::assert_mp3(&out, 2.0);
+}
+
+#[test]
+fn big_covers_and_attachments_are_left_out_and_the_audio_converts_in_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = [
+        fixtures::with_big_cover(dir.path(), "covered.mp3", "libmp3lame"),
+        fixtures::with_big_cover(dir.path(), "covered.m4a", "aac"),
+        fixtures::with_big_cover(dir.path(), "covered.flac", "flac"),
+        fixtures::mkv_with_big_attachments(dir.path()),
+    ];
+    for input in inputs {
+        let (run, out) = convert(&input, &[]);
+        assert!(run.status.success(), "{}: {}", input.display(), run.stderr);
+        assert!(run.peak_rss_bytes <= 24 * MIB, "{}: peak {} MiB", input.display(), run.peak_rss_bytes / MIB);
+        fixtures::assert_mp3(&out, 2.0);
+    }
 }
 
 #[test]
