@@ -185,6 +185,8 @@ impl Cluster {
             vec![
                 ("MP3CONVERT_JWT_PRIVATE_KEY_FILE".to_owned(), private.display().to_string()),
                 ("MP3CONVERT_MYSQL_URL".to_owned(), format!("{server}/{name}")),
+                // Production mode closes sign-up by default; the tests sign their users up.
+                ("MP3CONVERT_SIGNUP".to_owned(), "open".to_owned()),
             ],
         );
         let mut upload_env = mongo_env.clone();

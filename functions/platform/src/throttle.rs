@@ -7,7 +7,8 @@
 //! 60 bytes each, and at most `max_keys` of them: expired windows are dropped as time
 //! passes, and when the table is full of live ones the oldest window goes first. Since every
 //! window has the same length, windows expire in the order they started, so a queue in that
-//! order finds both in O(1).
+//! order finds both in O(1). A window whose every event was forgiven is gone, so the next
+//! event starts a new one; its old place in the queue is skipped when reached.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -28,7 +29,8 @@ pub struct Throttle {
 #[derive(Default)]
 struct State {
     windows: HashMap<u64, Window>,
-    /// Every key of `windows` once, in the order its window started (= the order they end).
+    /// Every key of `windows`, in the order its window started (= the order they end), and
+    /// the places of windows that were forgiven away (whose start no longer matches).
     order: VecDeque<(Instant, u64)>,
 }
 
@@ -80,9 +82,12 @@ impl Throttle {
             return;
         }
         let hash = self.hasher.hash_one(key);
-        if let Some(window) = self.lock().windows.get_mut(&hash) {
-            // The entry stays, at zero: its place in `order` must match it.
+        let mut state = self.lock();
+        if let Some(window) = state.windows.get_mut(&hash) {
             window.count = window.count.saturating_sub(1);
+            if window.count == 0 {
+                state.windows.remove(&hash);
+            }
         }
     }
 
@@ -119,6 +124,9 @@ impl Throttle {
         }
         state.windows.insert(hash, Window { started: now, count: 1 });
         state.order.push_back((now, hash));
+        if state.order.len() > 2 * self.max_keys {
+            state.compact();
+        }
         Ok(())
     }
 
@@ -148,14 +156,32 @@ impl State {
                 break;
             }
             self.order.pop_front();
-            self.windows.remove(&hash);
+            self.remove_if_started(hash, started);
         }
     }
 
     fn evict_oldest(&mut self) {
-        if let Some((_, hash)) = self.order.pop_front() {
+        while let Some((started, hash)) = self.order.pop_front() {
+            if self.remove_if_started(hash, started) {
+                return;
+            }
+        }
+    }
+
+    /// Removes the window of `hash` if it is the one that started at `started` (and not a
+    /// later one of the same key); whether it did.
+    fn remove_if_started(&mut self, hash: u64, started: Instant) -> bool {
+        let matches = self.windows.get(&hash).is_some_and(|w| w.started == started);
+        if matches {
             self.windows.remove(&hash);
         }
+        matches
+    }
+
+    /// Drops the places of forgiven windows, leaving one per live window.
+    fn compact(&mut self) {
+        let windows = &self.windows;
+        self.order.retain(|(started, hash)| windows.get(hash).is_some_and(|w| w.started == *started));
     }
 }
 
@@ -201,6 +227,32 @@ mod tests {
         throttle.forgive("a");
         assert_eq!(throttle.hit_at("a", t0), Ok(()));
         assert!(throttle.hit_at("a", t0).is_err());
+    }
+
+    #[test]
+    fn after_everything_was_forgiven_the_next_event_starts_a_new_window() {
+        let throttle = Throttle::new(2, WINDOW);
+        let t0 = Instant::now();
+        throttle.hit_at("a", t0).unwrap();
+        throttle.forgive("a");
+        let later = t0 + Duration::from_secs(30);
+        throttle.hit_at("a", later).unwrap();
+        throttle.hit_at("a", later).unwrap();
+        let refused = throttle.hit_at("a", t0 + WINDOW).unwrap_err();
+        assert_eq!(refused.retry_after, Duration::from_secs(30), "the window began at the first unforgiven event");
+        assert_eq!(throttle.hit_at("a", later + WINDOW), Ok(()));
+    }
+
+    #[test]
+    fn forgiven_windows_do_not_grow_the_queue_without_bound() {
+        let throttle = Throttle::new(5, WINDOW).with_max_keys(10);
+        let t0 = Instant::now();
+        for i in 0..10_000u64 {
+            throttle.hit_at("a", t0 + Duration::from_micros(i)).unwrap();
+            throttle.forgive("a");
+            assert!(throttle.lock().order.len() <= 21);
+        }
+        assert!(throttle.is_empty());
     }
 
     #[test]

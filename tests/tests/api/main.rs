@@ -5,4 +5,6 @@ mod convert_events;
 mod download;
 mod health;
 mod lambda;
+mod quota;
+mod throttle;
 mod upload;
