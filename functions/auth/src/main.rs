@@ -11,7 +11,7 @@ fn main() -> std::process::ExitCode {
         let keys = keys::load(&config)?;
         let signer = Arc::new(TokenSigner::new(&keys.private_pem, &config.jwt_issuer, config.token_ttl)?);
         let users = backends.user_store().await?;
-        let router = auth::router(auth::AuthState { users, signer, signup_open: config.signup_open });
+        let router = auth::router(auth::AuthState::new(users, signer, config.signup_open, &config.limits));
         Ok(Function { router, ready: backends.readiness() })
     })
 }

@@ -60,15 +60,18 @@ impl Platform {
 
         let ready = backends.readiness();
         let router = Router::new()
-            .merge(auth::router(auth::AuthState { users, signer, signup_open: config.signup_open }))
+            .merge(auth::router(auth::AuthState::new(users, signer, config.signup_open, &config.limits)))
             .merge(upload::router(upload::UploadState {
                 blobs: blobs.clone(),
                 jobs,
                 events,
                 verifier: verifier.clone(),
                 max_upload_bytes: config.max_upload_bytes,
+                quota_bytes: config.limits.quota_bytes,
+                max_queued_jobs: config.limits.max_queued_jobs,
                 default_preset: config.default_preset.to_string(),
                 event_source: EVENT_SOURCE.into(),
+                pending: Default::default(),
             }))
             .merge(download::router(download::DownloadState { blobs, verifier }))
             .merge(health_router(ready))

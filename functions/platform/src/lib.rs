@@ -7,6 +7,7 @@
 //! - [`http`]: the JSON error type every route returns, health routes, serving.
 //! - [`model`]: the records the ports store (users, jobs) and the event types.
 //! - [`runtime`]: a function binary's life: backends chosen by config, `$PORT` or Lambda, drain.
+//! - [`throttle`]: per-key counters within a window, in bounded memory (log-in and sign-up limits).
 
 pub mod auth;
 pub mod blob_store;
@@ -19,6 +20,7 @@ pub mod mysql;
 pub mod runtime;
 pub mod sqlite;
 pub mod telemetry;
+pub mod throttle;
 pub mod user_store;
 
 /// A new opaque id: 32 lowercase hex characters, safe in paths and URLs.

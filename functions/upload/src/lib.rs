@@ -8,10 +8,11 @@
 //! - [`job_events`]: `POST /events/*`, the Broker's job-status and dead-letter deliveries.
 //!
 //! [`incoming`] turns a request body into one checked file stream; [`sniff`] rejects what
-//! is clearly not audio or video.
+//! is clearly not audio or video; [`quota`] holds the per-user limits.
 
 mod incoming;
 pub mod job_events;
+mod quota;
 mod routes;
 mod sniff;
 
@@ -24,6 +25,7 @@ use platform::auth::TokenVerifier;
 use platform::blob_store::BlobStore;
 use platform::event_bus::EventBus;
 use platform::job_store::JobStore;
+pub use quota::Pending;
 
 #[derive(Clone)]
 pub struct UploadState {
@@ -32,9 +34,15 @@ pub struct UploadState {
     pub events: Arc<dyn EventBus>,
     pub verifier: Arc<TokenVerifier>,
     pub max_upload_bytes: u64,
+    /// Bytes of videos and MP3s one user may keep (0: no quota).
+    pub quota_bytes: u64,
+    /// Jobs one user may have queued or processing (0: no limit).
+    pub max_queued_jobs: u64,
     pub default_preset: String,
     /// CloudEvents `source` of the events this function emits.
     pub event_source: String,
+    /// Uploads being received, per user (they count towards `max_queued_jobs`).
+    pub pending: quota::Pending,
 }
 
 impl FromRef<UploadState> for Arc<TokenVerifier> {

@@ -20,8 +20,11 @@ fn main() -> std::process::ExitCode {
             events,
             verifier,
             max_upload_bytes: config.max_upload_bytes,
+            quota_bytes: config.limits.quota_bytes,
+            max_queued_jobs: config.limits.max_queued_jobs,
             default_preset: config.default_preset.to_string(),
             event_source: "/mp3convert/upload".into(),
+            pending: Default::default(),
         })
         .merge(upload::job_events::router(jobs));
         Ok(Function { router, ready: backends.readiness() })

@@ -13,8 +13,8 @@ use platform::model::{Job, NewJob, VideoUploaded, event_types};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::UploadState;
 use crate::incoming::{clean_filename, field_stream, multipart_error, sniffed, store_error};
+use crate::{UploadState, quota};
 
 /// Multipart framing around the file; a `Content-Length` beyond limit + this is refused at once.
 const MULTIPART_SLACK: u64 = 64 * 1024;
@@ -157,7 +157,9 @@ async fn accept(state: &UploadState, user: &AuthUser, file: Upload<'_>, preset: 
         video_id: None,
         job_id: None,
     };
-    let stored = state.blobs.put(Bucket::Videos, &video_id, meta, file.stream, state.max_upload_bytes).await.map_err(store_error)?;
+    let admitted = quota::admit(state, &user.id).await?;
+    let stored =
+        state.blobs.put(Bucket::Videos, &video_id, meta, file.stream, admitted.max_bytes).await.map_err(|e| admitted.store_error(e))?;
     let new_job = NewJob {
         job_id: platform::new_id(),
         video_id: video_id.clone(),
@@ -184,6 +186,8 @@ async fn accept(state: &UploadState, user: &AuthUser, file: Upload<'_>, preset: 
             return Err(AppError::unavailable(e));
         }
     };
+    // The job now counts itself.
+    drop(admitted);
     let data = VideoUploaded {
         job_id: Some(job.job_id.clone()),
         video_id: job.video_id.clone(),

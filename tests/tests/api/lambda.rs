@@ -68,19 +68,23 @@ async fn functions() -> Functions {
     let dir = tempfile::tempdir().unwrap();
     let pool = platform::sqlite::open(&dir.path().join("db")).await.unwrap();
     let keys = KeyPair::generate().unwrap();
-    let auth = auth::router(auth::AuthState {
-        users: Arc::new(SqliteUserStore::new(pool.clone())),
-        signer: Arc::new(TokenSigner::new(&keys.private_pem, "mp3convert", std::time::Duration::from_secs(60)).unwrap()),
-        signup_open: true,
-    });
+    let auth = auth::router(auth::AuthState::new(
+        Arc::new(SqliteUserStore::new(pool.clone())),
+        Arc::new(TokenSigner::new(&keys.private_pem, "mp3convert", std::time::Duration::from_secs(60)).unwrap()),
+        true,
+        &platform::config::Limits::default(),
+    ));
     let upload = upload::router(upload::UploadState {
         blobs: Arc::new(FsBlobStore::open(dir.path().join("blobs")).unwrap()),
         jobs: Arc::new(SqliteJobStore::new(pool)),
         events: Arc::new(MemoryEventBus::new()),
         verifier: Arc::new(TokenVerifier::new(&keys.public_pem, "mp3convert").unwrap()),
         max_upload_bytes: 1 << 20,
+        quota_bytes: 0,
+        max_queued_jobs: 0,
         default_preset: "v2".into(),
         event_source: "/test/upload".into(),
+        pending: Default::default(),
     });
     Functions { auth, upload, _dir: dir }
 }

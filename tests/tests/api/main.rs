@@ -6,4 +6,6 @@ mod download;
 mod health;
 mod lambda;
 mod poisoned_jobs;
+mod quota;
+mod throttle;
 mod upload;

@@ -1,4 +1,4 @@
-//! Authentication: argon2id password hashes, EdDSA-signed JWTs, and the `AuthUser` extractor.
+//! Authentication: argon2id password hashes (at a bounded memory cost), EdDSA-signed JWTs, and the `AuthUser` extractor.
 //!
 //! Only the auth function holds the private key ([`TokenSigner`]); every other function
 //! verifies with the public key ([`TokenVerifier`]).
@@ -9,5 +9,5 @@ mod password;
 mod tokens;
 
 pub use extract::AuthUser;
-pub use password::{hash_password, hash_password_blocking, verify_password};
+pub use password::Passwords;
 pub use tokens::{Claims, KeyPair, TokenError, TokenSigner, TokenVerifier};

@@ -3,11 +3,17 @@
 //! Files are written under `<root>/tmp/` and renamed into place, data first and sidecar
 //! last, so a file is visible exactly when its sidecar exists and a crash leaves only
 //! `tmp/` litter, which [`FsBlobStore::open`] clears.
+//!
+//! Each owner's usage (bytes, both buckets) is counted once from the sidecars, on the first
+//! [`BlobStore::usage`], and kept up to date by every write and delete from then on. That
+//! holds because one process owns a data directory (`open` clears `tmp/` under anyone else).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -20,6 +26,15 @@ use super::{BlobError, BlobInfo, BlobMeta, BlobSink, BlobStore, Bucket, ByteStre
 
 pub struct FsBlobStore {
     root: PathBuf,
+    usage: Usage,
+}
+
+/// Bytes per owner; `None` until first asked for. Locked while a sidecar changes, so a
+/// change and its count happen together.
+type Usage = Arc<Mutex<Option<HashMap<String, u64>>>>;
+
+fn lock(usage: &Usage) -> MutexGuard<'_, Option<HashMap<String, u64>>> {
+    usage.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,7 +55,27 @@ impl FsBlobStore {
         for dir in [tmp, root.join(Bucket::Videos.as_str()), root.join(Bucket::Mp3s.as_str())] {
             std::fs::create_dir_all(dir)?;
         }
-        Ok(Self { root })
+        Ok(Self { root, usage: Usage::default() })
+    }
+
+    /// Every owner's bytes, from the sidecars of both buckets.
+    fn count_usage(&self) -> std::io::Result<HashMap<String, u64>> {
+        let mut usage = HashMap::new();
+        for bucket in [Bucket::Videos, Bucket::Mp3s] {
+            for entry in std::fs::read_dir(self.root.join(bucket.as_str()))? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "json")
+                    && let Some(sidecar) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Sidecar>(&b).ok())
+                {
+                    *usage.entry(sidecar.meta.owner_id).or_default() += sidecar.size;
+                }
+            }
+        }
+        Ok(usage)
+    }
+
+    fn publisher(&self) -> Publisher {
+        Publisher { root: self.root.clone(), usage: self.usage.clone() }
     }
 
     fn data_path(&self, bucket: Bucket, id: &str) -> Result<PathBuf, BlobError> {
@@ -48,16 +83,6 @@ impl FsBlobStore {
             return Err(BlobError::NotFound);
         }
         Ok(self.root.join(bucket.as_str()).join(id))
-    }
-
-    fn read_sidecar(&self, data: &Path, id: &str) -> Result<BlobInfo, BlobError> {
-        let bytes = match std::fs::read(sidecar_path(data)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
-            Err(e) => return Err(e.into()),
-        };
-        let sidecar: Sidecar = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
-        Ok(info(id, sidecar))
     }
 }
 
@@ -69,14 +94,50 @@ fn sidecar_path(data: &Path) -> PathBuf {
     data.with_extension("json")
 }
 
-/// Moves a finished temp file into place and writes its sidecar.
-fn publish(root: &Path, temp: &Path, data: &Path, id: &str, size: u64, meta: BlobMeta) -> Result<BlobInfo, BlobError> {
-    std::fs::rename(temp, data)?;
-    let sidecar = Sidecar { size, written_ns: now_ns(), meta };
-    let sidecar_temp = temp_path(root);
-    std::fs::write(&sidecar_temp, serde_json::to_vec(&sidecar).map_err(std::io::Error::other)?)?;
-    std::fs::rename(&sidecar_temp, sidecar_path(data))?;
+fn read_sidecar(data: &Path, id: &str) -> Result<BlobInfo, BlobError> {
+    let bytes = match std::fs::read(sidecar_path(data)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let sidecar: Sidecar = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
     Ok(info(id, sidecar))
+}
+
+/// Puts finished files in place: the store's root and its usage counts.
+#[derive(Clone)]
+struct Publisher {
+    root: PathBuf,
+    usage: Usage,
+}
+
+impl Publisher {
+    /// Moves a finished temp file into place and writes its sidecar, counting the change.
+    fn publish(&self, temp: &Path, data: &Path, id: &str, size: u64, meta: BlobMeta) -> Result<BlobInfo, BlobError> {
+        std::fs::rename(temp, data)?;
+        let sidecar = Sidecar { size, written_ns: now_ns(), meta };
+        let sidecar_temp = temp_path(&self.root);
+        std::fs::write(&sidecar_temp, serde_json::to_vec(&sidecar).map_err(std::io::Error::other)?)?;
+        let mut usage = lock(&self.usage);
+        let replaced = usage.as_ref().and_then(|_| read_sidecar(data, id).ok());
+        std::fs::rename(&sidecar_temp, sidecar_path(data))?;
+        if let Some(usage) = usage.as_mut() {
+            if let Some(old) = replaced {
+                uncount(usage, &old.meta.owner_id, old.size);
+            }
+            *usage.entry(sidecar.meta.owner_id.clone()).or_default() += size;
+        }
+        Ok(info(id, sidecar))
+    }
+}
+
+fn uncount(usage: &mut HashMap<String, u64>, owner_id: &str, size: u64) {
+    if let Some(bytes) = usage.get_mut(owner_id) {
+        *bytes = bytes.saturating_sub(size);
+        if *bytes == 0 {
+            usage.remove(owner_id);
+        }
+    }
 }
 
 fn info(id: &str, sidecar: Sidecar) -> BlobInfo {
@@ -124,19 +185,19 @@ impl BlobStore for FsBlobStore {
         file.flush().await?;
         file.sync_all().await?;
         drop(file);
-        let info = publish(&self.root, &temp, &target, id, size, meta)?;
+        let info = self.publisher().publish(&temp, &target, id, size, meta)?;
         guard.0 = None;
         Ok(info)
     }
 
     async fn stat(&self, bucket: Bucket, id: &str) -> Result<BlobInfo, BlobError> {
         let data = self.data_path(bucket, id)?;
-        self.read_sidecar(&data, id)
+        read_sidecar(&data, id)
     }
 
     async fn read(&self, bucket: Bucket, id: &str, range: Range<u64>) -> Result<ByteStream, BlobError> {
         let data = self.data_path(bucket, id)?;
-        let info = self.read_sidecar(&data, id)?;
+        let info = read_sidecar(&data, id)?;
         let end = range.end.min(info.size);
         let start = range.start.min(end);
         let mut file = match tokio::fs::File::open(&data).await {
@@ -150,10 +211,17 @@ impl BlobStore for FsBlobStore {
 
     async fn delete(&self, bucket: Bucket, id: &str) -> Result<(), BlobError> {
         let data = self.data_path(bucket, id)?;
-        match std::fs::remove_file(sidecar_path(&data)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
-            Err(e) => return Err(e.into()),
+        {
+            let mut usage = lock(&self.usage);
+            let deleted = read_sidecar(&data, id)?;
+            match std::fs::remove_file(sidecar_path(&data)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(usage) = usage.as_mut() {
+                uncount(usage, &deleted.meta.owner_id, deleted.size);
+            }
         }
         match std::fs::remove_file(&data) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
@@ -161,9 +229,17 @@ impl BlobStore for FsBlobStore {
         }
     }
 
+    async fn usage(&self, owner_id: &str) -> Result<u64, BlobError> {
+        let mut usage = lock(&self.usage);
+        if usage.is_none() {
+            *usage = Some(self.count_usage()?);
+        }
+        Ok(usage.as_ref().and_then(|u| u.get(owner_id)).copied().unwrap_or(0))
+    }
+
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {
         let data = self.data_path(bucket, id)?;
-        self.read_sidecar(&data, id)?;
+        read_sidecar(&data, id)?;
         match File::open(&data) {
             Ok(file) => Ok(Box::new(file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BlobError::NotFound),
@@ -175,12 +251,12 @@ impl BlobStore for FsBlobStore {
         let target = self.data_path(bucket, id)?;
         let temp = temp_path(&self.root);
         let file = File::create(&temp)?;
-        Ok(Box::new(FsSink { root: self.root.clone(), file, guard: TempGuard(Some(temp)), target, id: id.to_owned(), meta }))
+        Ok(Box::new(FsSink { publisher: self.publisher(), file, guard: TempGuard(Some(temp)), target, id: id.to_owned(), meta }))
     }
 }
 
 struct FsSink {
-    root: PathBuf,
+    publisher: Publisher,
     file: File,
     guard: TempGuard,
     target: PathBuf,
@@ -210,7 +286,7 @@ impl BlobSink for FsSink {
         self.file.sync_all()?;
         let size = self.file.metadata()?.len();
         let temp = self.guard.0.take().unwrap_or_default();
-        let result = publish(&self.root, &temp, &self.target, &self.id, size, self.meta.clone());
+        let result = self.publisher.publish(&temp, &self.target, &self.id, size, self.meta.clone());
         if result.is_err() {
             self.guard.0 = Some(temp);
         }

@@ -17,7 +17,7 @@ use std::ops::Range;
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use mongodb::bson::spec::BinarySubtype;
-use mongodb::bson::{Binary, DateTime, Document, doc, oid::ObjectId};
+use mongodb::bson::{Binary, Bson, DateTime, Document, doc, oid::ObjectId};
 use mongodb::gridfs::FilesCollectionDocument;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -72,6 +72,8 @@ impl GridFsBlobStore {
         for bucket in [Bucket::Videos, Bucket::Mp3s] {
             let files = store.files(bucket);
             files.create_index(IndexModel::builder().keys(doc! { "filename": 1, "uploadDate": 1 }).build()).await.map_err(db_err)?;
+            // For `usage`, asked on every upload.
+            files.create_index(IndexModel::builder().keys(doc! { "metadata.owner_id": 1 }).build()).await.map_err(db_err)?;
             let unique = IndexOptions::builder().unique(true).build();
             let chunks = IndexModel::builder().keys(doc! { "files_id": 1, "n": 1 }).options(unique).build();
             store.chunks(bucket).create_index(chunks).await.map_err(db_err)?;
@@ -346,6 +348,25 @@ impl BlobStore for GridFsBlobStore {
         let deleted = self.files(bucket).delete_one(doc! { "_id": id }).await.map_err(db_err)?.deleted_count;
         self.chunks(bucket).delete_many(doc! { "files_id": id }).await.map_err(db_err)?;
         if deleted == 0 { Err(BlobError::NotFound) } else { Ok(()) }
+    }
+
+    async fn usage(&self, owner_id: &str) -> Result<u64, BlobError> {
+        let pipeline =
+            [doc! { "$match": { "metadata.owner_id": owner_id } }, doc! { "$group": { "_id": null, "bytes": { "$sum": "$length" } } }];
+        let mut total = 0u64;
+        for bucket in [Bucket::Videos, Bucket::Mp3s] {
+            let groups: Vec<Document> =
+                self.files(bucket).aggregate(pipeline.clone()).await.map_err(db_err)?.try_collect().await.map_err(db_err)?;
+            let bytes = match groups.first().and_then(|g| g.get("bytes")) {
+                None => 0,
+                Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+                Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+                Some(Bson::Double(n)) => *n as u64,
+                Some(other) => return Err(BlobError::Io(io_err(format!("bad usage sum {other:?}")))),
+            };
+            total = total.saturating_add(bytes);
+        }
+        Ok(total)
     }
 
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {

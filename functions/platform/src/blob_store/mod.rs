@@ -97,6 +97,10 @@ pub trait BlobStore: Send + Sync {
     /// Errors: [`BlobError::NotFound`].
     async fn delete(&self, bucket: Bucket, id: &str) -> Result<(), BlobError>;
 
+    /// The bytes the owner's files take, in both buckets (for the per-user quota); 0 for an
+    /// owner with none. Errors: [`BlobError::Io`].
+    async fn usage(&self, owner_id: &str) -> Result<u64, BlobError>;
+
     /// A seekable reader for blocking code (the demuxer). Errors: [`BlobError::NotFound`].
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError>;
 

@@ -28,11 +28,11 @@ pub struct Limits {
 
     // --- Abuse ---
     /// Failed log-ins per account within [`Limits::throttle_window`] before it is refused
-    /// with 429 until the window has passed.
+    /// with 429 until the window has passed (0: no limit).
     pub login_failures_per_account: u32,
-    /// Log-in and token requests per client address within the window.
+    /// Log-in and token requests per client address within the window (0: no limit).
     pub logins_per_address: u32,
-    /// Sign-ups per client address within the window.
+    /// Sign-ups per client address within the window (0: no limit).
     pub signups_per_address: u32,
     pub throttle_window: Duration,
     /// Password hashes (argon2, ~19 MiB each) computed at once; the rest wait.

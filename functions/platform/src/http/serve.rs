@@ -2,6 +2,7 @@
 //! shutdown grace period.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,6 +24,8 @@ pub async fn serve(
     stopping: CancellationToken,
 ) -> std::io::Result<()> {
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    // The peer address is what `ClientAddr` falls back to (per-address limits).
+    let router = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = signalled.send(());

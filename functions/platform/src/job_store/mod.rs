@@ -1,7 +1,7 @@
 //! The job store port: conversion jobs and their status. In the embedded platform it is
 //! also the durable queue: a job is work until it is `succeeded` or `failed`.
 //!
-//! Adapters: [`sqlite`] (embedded default).
+//! Adapters: [`sqlite`] (embedded default) and [`mongodb`] (MongoDB or FerretDB).
 
 pub mod mongodb;
 pub mod sqlite;
@@ -45,6 +45,9 @@ pub trait JobStore: Send + Sync {
 
     /// The owner's jobs, newest first.
     async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError>;
+
+    /// How many of the owner's jobs are `queued` or `processing` (for the per-user limit).
+    async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError>;
 
     /// Atomically moves the oldest `queued` job to `processing` (counting the attempt, leased
     /// for `lease`) and returns it; `None` when nothing is queued. Two callers never get the

@@ -256,6 +256,11 @@ impl JobStore for MongoJobStore {
         docs.into_iter().map(job).collect()
     }
 
+    async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError> {
+        let filter = doc! { "owner_id": owner_id, "status": { "$in": ["queued", "processing"] } };
+        self.jobs.count_documents(filter).await.map_err(unavailable)
+    }
+
     async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError> {
         self.take(doc! { "status": "queued" }, lease).await
     }

@@ -118,6 +118,15 @@ impl JobStore for SqliteJobStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND status IN ('queued', 'processing')")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(count.max(0) as u64)
+    }
+
     async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError> {
         let sql = format!(
             "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ?, lease_until = ? \

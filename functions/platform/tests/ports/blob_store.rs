@@ -92,6 +92,38 @@ async fn sink_overwrites_head_and_is_invisible_until_commit(store: &'static dyn 
     .unwrap();
 }
 
+fn owned_by(owner: &str) -> BlobMeta {
+    BlobMeta { owner_id: owner.into(), ..meta() }
+}
+
+/// Usage per owner across both buckets, through every way a file comes and goes. `store`
+/// was asked nothing before.
+async fn usage_counts_each_owners_files(store: &'static dyn BlobStore) {
+    assert_eq!(store.usage("alice").await.unwrap(), 0);
+    store.put(Bucket::Videos, "v1", owned_by("alice"), chunks(&data()), 1 << 20).await.unwrap();
+    store.put(Bucket::Videos, "v2", owned_by("bob"), chunks(&data()[..300]), 1 << 20).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut sink = store.create_sync(Bucket::Mp3s, "m1", owned_by("alice")).unwrap();
+        sink.write_all(&[7; 2500]).unwrap();
+        sink.commit().unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(store.usage("alice").await.unwrap(), 12_500, "a video and an MP3");
+    assert_eq!(store.usage("bob").await.unwrap(), 300);
+
+    // Refused and failed writes count nothing; a replaced file counts at its new size.
+    store.put(Bucket::Videos, "big", owned_by("alice"), chunks(&data()), 100).await.unwrap_err();
+    store.put(Bucket::Videos, "v1", owned_by("alice"), chunks(b"short"), 1 << 20).await.unwrap();
+    assert_eq!(store.usage("alice").await.unwrap(), 2505);
+    store.delete(Bucket::Mp3s, "m1").await.unwrap();
+    assert_eq!(store.usage("alice").await.unwrap(), 5);
+    store.delete(Bucket::Videos, "v1").await.unwrap();
+    assert_eq!(store.usage("alice").await.unwrap(), 0);
+    assert_eq!(store.usage("bob").await.unwrap(), 300);
+    assert_eq!(store.usage("nobody").await.unwrap(), 0);
+}
+
 fn fs_store() -> (tempfile::TempDir, &'static FsBlobStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = Box::leak(Box::new(FsBlobStore::open(dir.path()).unwrap()));
@@ -134,6 +166,27 @@ async fn fs_unsafe_ids_are_not_found() {
 async fn fs_sink_overwrites_head_and_is_invisible_until_commit() {
     let (_dir, store) = fs_store();
     sink_overwrites_head_and_is_invisible_until_commit(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fs_usage_counts_each_owners_files() {
+    let (_dir, store) = fs_store();
+    usage_counts_each_owners_files(store).await;
+}
+
+/// Usage counted from the sidecars at the first question (a restart), then kept up to date.
+#[tokio::test]
+async fn fs_usage_is_counted_from_what_an_earlier_process_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = FsBlobStore::open(dir.path()).unwrap();
+    earlier.put(Bucket::Videos, "v1", owned_by("alice"), chunks(&data()), 1 << 20).await.unwrap();
+    earlier.put(Bucket::Mp3s, "m1", owned_by("alice"), chunks(&[1; 100]), 1 << 20).await.unwrap();
+    drop(earlier);
+    let store = FsBlobStore::open(dir.path()).unwrap();
+    assert_eq!(store.usage("alice").await.unwrap(), 10_100);
+    store.delete(Bucket::Videos, "v1").await.unwrap();
+    store.put(Bucket::Videos, "v2", owned_by("alice"), chunks(&[1; 50]), 1 << 20).await.unwrap();
+    assert_eq!(store.usage("alice").await.unwrap(), 150);
 }
 
 #[tokio::test]
@@ -206,6 +259,15 @@ async fn gridfs_sink_overwrites_head_and_is_invisible_until_commit() {
     // 4-byte chunks: the overwrite spans chunks already written and the tail is buffered.
     let (db, store) = gridfs_store(4).await;
     sink_overwrites_head_and_is_invisible_until_commit(store).await;
+    drop_db(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_usage_counts_each_owners_files() {
+    let (db, store) = gridfs_store(1024).await;
+    usage_counts_each_owners_files(store).await;
+    // Opening again (every function does at start-up) finds the usage index there.
+    GridFsBlobStore::open(db.clone()).await.expect("a second open");
     drop_db(db).await;
 }
 

@@ -77,6 +77,24 @@ async fn idempotency_keys_are_per_owner(store: &dyn JobStore) {
     assert!(store.find_by_idempotency_key("o", "other").await.unwrap().is_none());
 }
 
+async fn active_jobs_are_counted_per_owner(store: &dyn JobStore) {
+    assert_eq!(store.count_active("o").await.unwrap(), 0);
+    let mut jobs = Vec::new();
+    for _ in 0..4 {
+        jobs.push(store.create(&new_job("o", None)).await.unwrap());
+    }
+    store.create(&new_job("p", None)).await.unwrap();
+    assert_eq!(store.count_active("o").await.unwrap(), 4, "four queued");
+    let claimed = store.claim(&jobs[0].job_id, LEASE).await.unwrap();
+    assert!(matches!(claimed, Claim::Claimed(_)));
+    assert_eq!(store.count_active("o").await.unwrap(), 4, "processing counts too");
+    assert!(store.succeed(&jobs[0].job_id, "mp3", 1, 1).await.unwrap());
+    assert!(store.fail(&jobs[1].job_id, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
+    assert_eq!(store.count_active("o").await.unwrap(), 2, "finished jobs do not count");
+    assert_eq!(store.count_active("p").await.unwrap(), 1);
+    assert_eq!(store.count_active("nobody").await.unwrap(), 0);
+}
+
 async fn concurrent_claims_never_share_a_job(store: Arc<dyn JobStore>) {
     for _ in 0..20 {
         store.create(&new_job("o", None)).await.unwrap();
@@ -131,6 +149,12 @@ async fn sqlite_idempotency_keys_are_per_owner() {
     idempotency_keys_are_per_owner(store.as_ref()).await;
 }
 
+#[tokio::test]
+async fn sqlite_active_jobs_are_counted_per_owner() {
+    let (_dir, store) = sqlite_store().await;
+    active_jobs_are_counted_per_owner(store.as_ref()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_concurrent_claims_never_share_a_job() {
     let (_dir, store) = sqlite_store().await;
@@ -169,6 +193,13 @@ async fn mongodb_oldest_first_and_requeue() {
 async fn mongodb_idempotency_keys_are_per_owner() {
     let (db, store) = mongo_store().await;
     idempotency_keys_are_per_owner(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_active_jobs_are_counted_per_owner() {
+    let (db, store) = mongo_store().await;
+    active_jobs_are_counted_per_owner(store.as_ref()).await;
     db.drop().await.unwrap();
 }
 
