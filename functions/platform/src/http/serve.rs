@@ -185,3 +185,65 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received: draining");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::sync::{Notify, oneshot};
+
+    /// Serves `router` on a free port; the URL, the shutdown trigger, and the serving task.
+    async fn spawn(
+        router: Router,
+        limits: Limits,
+        stopping: CancellationToken,
+    ) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (trigger, signal) = oneshot::channel::<()>();
+        let served = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = signal.await;
+            };
+            serve(listener, router, &limits, shutdown, stopping).await
+        });
+        (url, trigger, served)
+    }
+
+    #[tokio::test]
+    async fn each_request_carries_its_client_address() {
+        let router = Router::new().route("/who", get(|ClientAddr(ip): ClientAddr| async move { format!("{ip:?}") }));
+        let limits = Limits { trusted_proxy_hops: 1, ..Limits::default() };
+        let (url, _trigger, _served) = spawn(router, limits, CancellationToken::new()).await;
+        let client = reqwest::Client::new();
+        let who = client.get(format!("{url}/who")).header("x-forwarded-for", "6.6.6.6, 203.0.113.7").send().await.unwrap();
+        assert_eq!(who.text().await.unwrap(), "Some(203.0.113.7)");
+        let who = client.get(format!("{url}/who")).send().await.unwrap();
+        assert_eq!(who.text().await.unwrap(), "Some(127.0.0.1)");
+    }
+
+    #[tokio::test]
+    async fn at_the_deadline_long_work_is_told_to_stop_and_serving_ends() {
+        let stopping = CancellationToken::new();
+        let started = Arc::new(Notify::new());
+        let (token, notify) = (stopping.clone(), started.clone());
+        let router = Router::new().route(
+            "/long",
+            get(move || async move {
+                notify.notify_one();
+                token.cancelled().await;
+                "stopped"
+            }),
+        );
+        let limits = Limits { shutdown_grace: Duration::from_secs(1), ..Limits::default() };
+        let (url, trigger, served) = spawn(router, limits, stopping).await;
+        let request = tokio::spawn(async move { reqwest::get(format!("{url}/long")).await.unwrap().text().await.unwrap() });
+        started.notified().await;
+        let start = tokio::time::Instant::now();
+        trigger.send(()).unwrap();
+        assert_eq!(request.await.unwrap(), "stopped", "the in-flight request finished once told to stop");
+        served.await.unwrap().unwrap();
+        let took = start.elapsed();
+        assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(1) + AFTER_DEADLINE, "{took:?}");
+    }
+}
