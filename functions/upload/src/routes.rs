@@ -22,11 +22,7 @@ use crate::multipart::{self, MAX_FIELD_BYTES};
 const MULTIPART_SLACK: u64 = 64 * 1024;
 
 /// `POST /upload`: the seed's multipart upload; answers `{"video_fid", "job_id"}`.
-pub async fn seed_upload(
-    State(state): State<UploadState>,
-    user: AuthUser,
-    request: Request,
-) -> Result<impl IntoResponse, AppError> {
+pub async fn seed_upload(State(state): State<UploadState>, user: AuthUser, request: Request) -> Result<impl IntoResponse, AppError> {
     refuse_oversized(request.headers(), state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
     let preset = state.default_preset.clone();
     let job = accept_multipart(&state, &user, request, preset, None).await?;
@@ -161,7 +157,10 @@ async fn skip_field(field: &mut Field<'_>) -> Result<(), AppError> {
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         size += chunk.len();
         if size > MAX_FIELD_BYTES {
-            return Err(AppError::bad_request("field_too_large", format!("a form field other than the file is over {MAX_FIELD_BYTES} bytes")));
+            return Err(AppError::bad_request(
+                "field_too_large",
+                format!("a form field other than the file is over {MAX_FIELD_BYTES} bytes"),
+            ));
         }
     }
     Ok(())

@@ -151,7 +151,7 @@ async fn json_errors(request: Request, next: Next) -> Response {
 
 /// The body as text when it is small and known to be so.
 async fn short_text(body: Body) -> Option<String> {
-    if !body.size_hint().upper().is_some_and(|n| n <= MAX_MESSAGE_BYTES as u64) {
+    if body.size_hint().upper().is_none_or(|n| n > MAX_MESSAGE_BYTES as u64) {
         return None;
     }
     let bytes = axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await.ok()?;

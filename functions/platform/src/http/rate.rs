@@ -115,9 +115,8 @@ mod tests {
     /// A body fed by the returned sender, metered at `min_bps`.
     fn metered(min_bps: u64) -> (mpsc::Sender<Bytes>, Body, Arc<AtomicBool>) {
         let (tx, rx) = mpsc::channel::<Bytes>(16);
-        let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
-        });
+        let chunks =
+            futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx)) });
         let cut = Arc::new(AtomicBool::new(false));
         (tx, Body::new(MinRate::new(Body::from_stream(chunks), min_bps, cut.clone())), cut)
     }
