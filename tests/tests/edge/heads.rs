@@ -18,6 +18,7 @@ async fn half_a_request_head_then_silence_is_closed_within_the_header_timeout() 
     let closed = answer.closed_after.expect("the connection is closed");
     assert!(closed >= Duration::from_millis(1500) && closed <= Duration::from_secs(4), "closed after {closed:?}");
     assert!(answer.raw.is_empty(), "no answer to half a head: {:?}", answer.raw);
+    eprintln!("half a head: closed after {closed:?}; server peak memory {} KiB", edge.peak_kib());
 }
 
 #[tokio::test]

@@ -40,12 +40,13 @@ async fn sigterm_with_uploads_open_exits_within_the_grace_period_and_keeps_nothi
     stuck.write_all(&chunk(b"--B\r\nContent-Disposition: form-data; na")).await.unwrap();
 
     tests::eventually("the steady upload being written", Duration::from_secs(20), || async { (edge.stored().1 == 1).then_some(()) }).await;
+    let peak = edge.peak_kib();
     let Edge { server, data, _dir, .. } = edge;
     let start = Instant::now();
     let exited = tokio::task::spawn_blocking(move || server.terminate_within(Duration::from_secs(30))).await.unwrap();
     let took = start.elapsed();
     sender.abort();
-    eprintln!("SIGTERM with two uploads open: exited after {took:?}");
+    eprintln!("SIGTERM with two uploads open: exited after {took:?}; peak memory before it {peak} KiB");
     assert_eq!(exited, Some(true), "exited cleanly within 30 s");
     assert!(took >= Duration::from_secs(2), "in-flight requests had their grace period: {took:?}");
     assert!(took <= Duration::from_secs(10), "grace (2 s) + 5 s + a little: {took:?}");
