@@ -45,15 +45,33 @@ impl Server {
         Self { url, child }
     }
 
+    /// The server's process id (for `/proc/<pid>/status`).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`: the peak resident memory).
-    pub fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("/proc/<pid>/status");
-        let line = status.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or_else(|| panic!("no {field} in {status}"));
-        line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("bad line {line:?}"))
+    /// A `/proc/<pid>/status` figure in KiB, e.g. `VmHWM` (peak resident memory) or `VmRSS`.
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status"))
+    }
+
+    /// SIGTERM, then waits up to `limit` for the process to exit: whether it exited
+    /// successfully, or `None` if it was still running (it is then killed).
+    pub fn terminate_within(mut self, limit: std::time::Duration) -> Option<bool> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.success());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
     }
 
     /// SIGKILL: no chance to clean up, as in a crash or an OOM kill.

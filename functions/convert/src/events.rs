@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
@@ -29,7 +30,27 @@ pub fn router(state: ConvertState) -> Router {
     Router::new().route("/", post(receive)).with_state(state)
 }
 
-async fn receive(State(state): State<ConvertState>, event: cloudevents::Event) -> Result<cloudevents::Event, AppError> {
+/// A CloudEvent (binary or structured mode) from a body within axum's default body limit;
+/// anything else is a JSON error (the SDK's own extractor reads a body of any size and
+/// answers plain text).
+struct CloudEvent(cloudevents::Event);
+
+impl<S: Send + Sync> FromRequest<S> for CloudEvent {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", rejection.body_text()),
+            _ => AppError::bad_request("invalid_body", rejection.body_text()),
+        })?;
+        cloudevents::binding::http::to_event(&headers, body.to_vec())
+            .map(CloudEvent)
+            .map_err(|e| AppError::bad_request("invalid_event", format!("the request is not a CloudEvent: {e}")))
+    }
+}
+
+async fn receive(State(state): State<ConvertState>, CloudEvent(event): CloudEvent) -> Result<cloudevents::Event, AppError> {
     metrics::add(&metrics::EVENTS_RECEIVED, 1);
     let reply = handle(&state, event).await?;
     metrics::add(&metrics::EVENTS_ANSWERED, 1);

@@ -27,7 +27,7 @@ pub const EVENT_SOURCE: &str = "/mp3convert/embedded";
 pub struct Platform {
     pub router: Router,
     workers: WorkerPool,
-    grace: std::time::Duration,
+    limits: platform::config::Limits,
 }
 
 impl Platform {
@@ -77,7 +77,7 @@ impl Platform {
             .merge(health_router(ready))
             .route("/metrics", get(metrics::handler))
             .layer(TraceLayer::new_for_http());
-        Ok(Self { router, workers, grace: config.limits.shutdown_grace })
+        Ok(Self { router, workers, limits: config.limits.clone() })
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops the workers (running
@@ -88,7 +88,7 @@ impl Platform {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let stopping = tokio_util::sync::CancellationToken::new();
-        let served = platform::http::serve(listener, self.router, shutdown, self.grace, stopping).await;
+        let served = platform::http::serve(listener, self.router, &self.limits, shutdown, stopping).await;
         self.workers.shutdown().await;
         served.context("serving HTTP")
     }

@@ -36,6 +36,9 @@ pub fn field_stream<'a>(field: Field<'a>) -> IncomingStream<'a> {
 }
 
 pub fn multipart_error(e: MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.body_text());
+    }
     AppError::bad_request("invalid_multipart", format!("the multipart body is malformed: {}", e.body_text()))
 }
 

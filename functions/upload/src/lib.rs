@@ -7,11 +7,13 @@
 //! - `DELETE /api/v1/videos/{id}`.
 //! - [`job_events`]: `POST /events/*`, the Broker's job-status and dead-letter deliveries.
 //!
-//! [`incoming`] turns a request body into one checked file stream; [`sniff`] rejects what
-//! is clearly not audio or video; [`quota`] holds the per-user limits.
+//! [`incoming`] turns a request body into one checked file stream; [`multipart`] bounds
+//! multipart framing (part headers, part count) before multer reads it; [`sniff`] rejects
+//! what is clearly not audio or video; [`quota`] holds the per-user limits.
 
 mod incoming;
 pub mod job_events;
+mod multipart;
 mod quota;
 mod routes;
 mod sniff;

@@ -1,34 +1,31 @@
 //! Upload and job routes.
 
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::multipart::Field;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use platform::auth::AuthUser;
 use platform::blob_store::{BlobError, BlobMeta, Bucket, IncomingStream};
 use platform::event_bus::Event;
-use platform::http::{AppError, Json, metrics};
+use platform::http::{AppError, Json, Path, Query, metrics};
 use platform::job_store::JobStoreError;
-use platform::model::{Job, NewJob, VideoUploaded, event_types};
+use platform::model::{Job, JobError, NewJob, VideoUploaded, event_types};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::incoming::{clean_filename, field_stream, multipart_error, sniffed, store_error};
+use crate::multipart::{self, MAX_FIELD_BYTES};
 use crate::{UploadState, quota};
 
 /// Multipart framing around the file; a `Content-Length` beyond limit + this is refused at once.
 const MULTIPART_SLACK: u64 = 64 * 1024;
 
 /// `POST /upload`: the seed's multipart upload; answers `{"video_fid", "job_id"}`.
-pub async fn seed_upload(
-    State(state): State<UploadState>,
-    user: AuthUser,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Result<impl IntoResponse, AppError> {
-    refuse_oversized(&headers, state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
+pub async fn seed_upload(State(state): State<UploadState>, user: AuthUser, request: Request) -> Result<impl IntoResponse, AppError> {
+    refuse_oversized(request.headers(), state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
     let preset = state.default_preset.clone();
-    let job = accept_multipart(&state, &user, multipart, preset, None).await?;
+    let job = accept_multipart(&state, &user, request, preset, None).await?;
     Ok(Json(json!({ "video_fid": job.video_id, "job_id": job.job_id })))
 }
 
@@ -69,9 +66,7 @@ pub async fn create_video(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let job = if content_type.starts_with("multipart/form-data") {
         refuse_oversized(&headers, state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
-        let multipart =
-            Multipart::from_request(request, &()).await.map_err(|e| AppError::bad_request("invalid_multipart", e.body_text()))?;
-        accept_multipart(&state, &user, multipart, preset, key).await?
+        accept_multipart(&state, &user, request, preset, key).await?
     } else if is_raw_media_type(&content_type) {
         refuse_oversized(&headers, state.max_upload_bytes, state.max_upload_bytes)?;
         let filename = clean_filename(query.filename.as_deref());
@@ -112,39 +107,63 @@ struct Upload<'a> {
     stream: IncomingStream<'a>,
 }
 
-/// Stores the one file part of `multipart`; a second file part is a 400 and undoes the upload.
+/// Stores the one file part of a multipart body (bounded by [`multipart`]); a second file
+/// part, too many parts or an oversized field is a 400 and undoes the upload.
 async fn accept_multipart(
     state: &UploadState,
     user: &AuthUser,
-    mut multipart: Multipart,
+    request: Request,
     preset: String,
     key: Option<String>,
 ) -> Result<Job, AppError> {
+    let (mut multipart, verdict) = multipart::open(request).await?;
+    // When the scanner stopped the body, its refusal is the answer, not the read error it
+    // caused further down.
+    let refused = |e: AppError| verdict.get().map(AppError::from).unwrap_or(e);
     let job = loop {
-        let Some(field) = multipart.next_field().await.map_err(multipart_error)? else {
+        let Some(mut field) = multipart.next_field().await.map_err(multipart_error).map_err(refused)? else {
             return Err(AppError::bad_request("missing_file", "the multipart body has no file part"));
         };
         if field.file_name().is_none() {
+            skip_field(&mut field).await.map_err(refused)?;
             continue;
         }
         let filename = clean_filename(field.file_name());
         let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-        let file = Upload { filename, content_type, stream: sniffed(field_stream(field)).await? };
-        break accept(state, user, file, preset, key).await?;
+        let file = Upload { filename, content_type, stream: sniffed(field_stream(field)).await.map_err(refused)? };
+        break accept(state, user, file, preset, key).await.map_err(refused)?;
     };
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        if field.file_name().is_some() {
-            // Undo: the job never runs and its video is gone.
-            let _ = state.blobs.delete(Bucket::Videos, &job.video_id).await;
-            let _ = state.jobs.fail(&job.job_id, &too_many_files()).await;
-            return Err(AppError::bad_request("too_many_files", "send exactly one file part"));
+    let rest = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+            if field.file_name().is_some() {
+                return Err(AppError::bad_request("too_many_files", "send exactly one file part"));
+            }
+            skip_field(&mut field).await?;
         }
+        Ok(())
+    };
+    if let Err(e) = rest.await.map_err(refused) {
+        // Undo: the job never runs and its video is gone.
+        let _ = state.blobs.delete(Bucket::Videos, &job.video_id).await;
+        let _ = state.jobs.fail(&job.job_id, &JobError { code: e.code.into(), message: e.message.clone() }).await;
+        return Err(e);
     }
     Ok(job)
 }
 
-fn too_many_files() -> platform::model::JobError {
-    platform::model::JobError { code: "too_many_files".into(), message: "the upload had more than one file".into() }
+/// Reads past a part that is not the file, refusing one larger than [`MAX_FIELD_BYTES`].
+async fn skip_field(field: &mut Field<'_>) -> Result<(), AppError> {
+    let mut size = 0;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        size += chunk.len();
+        if size > MAX_FIELD_BYTES {
+            return Err(AppError::bad_request(
+                "field_too_large",
+                format!("a form field other than the file is over {MAX_FIELD_BYTES} bytes"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Stores the video, records the job and announces it.

@@ -191,5 +191,7 @@ async fn other_event_types_and_bad_data_are_400() {
     let bad_data = app.deliver_binary("evt-x", &json!({"nothing": true})).await;
     assert_eq!(bad_data.status(), 400);
     let not_an_event = app.client.post(&app.url).body("hello").send().await.unwrap();
-    assert!(not_an_event.status().is_client_error());
+    assert_eq!(not_an_event.status(), 400);
+    let body: Value = not_an_event.json().await.expect("a JSON error, not the SDK's plain text");
+    assert_eq!(body["error"]["code"], "invalid_event");
 }

@@ -26,7 +26,7 @@ async fn sixty_four_concurrent_logins_all_answered_within_a_fixed_memory_bound()
         ],
     );
     let client = reqwest::Client::new();
-    let before = server.status_kib("VmHWM");
+    let before = server.memory_kib("VmHWM");
 
     let emails: Vec<String> = (0..USERS).map(|i| format!("user{i}@example.com")).collect();
     let sign_ups = emails.iter().map(|email| {
@@ -50,7 +50,7 @@ async fn sixty_four_concurrent_logins_all_answered_within_a_fixed_memory_bound()
     let statuses: Vec<u16> = answers.into_iter().map(|r| r.expect("an answer").status().as_u16()).collect();
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
 
-    let after = server.status_kib("VmHWM");
+    let after = server.memory_kib("VmHWM");
     let growth_mib = after.saturating_sub(before) / 1024;
     let bound = PERMITS * HASH_MIB + SLACK_MIB;
     eprintln!(

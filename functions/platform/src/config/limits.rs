@@ -18,6 +18,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// An upload body slower than this, averaged over 30 s, is cut off (0: no minimum).
     pub min_upload_bps: u64,
+    /// A client that reads nothing of an answer for this long (a stalled download) is cut off.
+    pub write_timeout: Duration,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
     /// After SIGTERM, how long in-flight requests may take before they are cut off.
@@ -60,6 +62,7 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             request_timeout: Duration::from_secs(30),
             min_upload_bps: 1024,
+            write_timeout: Duration::from_secs(30),
             max_connections: 512,
             shutdown_grace: Duration::from_secs(30),
             trusted_proxy_hops: 0,
@@ -111,6 +114,8 @@ impl Limits {
         let max_header_bytes = at_least(v, parse_or(v, lookup, d.max_header_bytes)?, 4096)?;
         let v = "MP3CONVERT_REQUEST_TIMEOUT_SECS";
         let request_timeout = at_least(v, secs(v, lookup, d.request_timeout)?, Duration::from_secs(1))?;
+        let v = "MP3CONVERT_WRITE_TIMEOUT_SECS";
+        let write_timeout = at_least(v, secs(v, lookup, d.write_timeout)?, Duration::from_secs(1))?;
         let v = "MP3CONVERT_MAX_CONNECTIONS";
         let max_connections = at_least(v, parse_or(v, lookup, d.max_connections)?, 1)?;
         let v = "MP3CONVERT_THROTTLE_WINDOW_SECS";
@@ -128,6 +133,7 @@ impl Limits {
             max_header_bytes,
             request_timeout,
             min_upload_bps: parse_or("MP3CONVERT_MIN_UPLOAD_BPS", lookup, d.min_upload_bps)?,
+            write_timeout,
             max_connections,
             shutdown_grace: secs("MP3CONVERT_SHUTDOWN_GRACE_SECS", lookup, d.shutdown_grace)?,
             trusted_proxy_hops: parse_or("MP3CONVERT_TRUSTED_PROXY_HOPS", lookup, d.trusted_proxy_hops)?,

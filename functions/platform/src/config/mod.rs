@@ -277,6 +277,9 @@ mod tests {
         assert_eq!(config(&[("MP3CONVERT_HEADER_TIMEOUT_SECS", "31")]).unwrap_err().variable, "MP3CONVERT_HEADER_TIMEOUT_SECS");
         assert_eq!(config(&[("MP3CONVERT_QUOTA_BYTES", "lots")]).unwrap_err().variable, "MP3CONVERT_QUOTA_BYTES");
         assert_eq!(config(&[("MP3CONVERT_MAX_CONNECTIONS", "0")]).unwrap_err().variable, "MP3CONVERT_MAX_CONNECTIONS");
+        assert_eq!(limits.write_timeout, Duration::from_secs(30));
+        assert_eq!(config(&[("MP3CONVERT_WRITE_TIMEOUT_SECS", "0")]).unwrap_err().variable, "MP3CONVERT_WRITE_TIMEOUT_SECS");
+        assert_eq!(config(&[("MP3CONVERT_WRITE_TIMEOUT_SECS", "2")]).unwrap().limits.write_timeout, Duration::from_secs(2));
         let set = config(&[("MP3CONVERT_MAX_DURATION_SECS", "60"), ("MP3CONVERT_SHUTDOWN_GRACE_SECS", "5")]).unwrap().limits;
         assert_eq!((set.max_duration, set.shutdown_grace), (Duration::from_secs(60), Duration::from_secs(5)));
     }

@@ -1,13 +1,22 @@
-//! HTTP plumbing every function shares: the error type, a JSON extractor whose rejections
-//! are JSON errors, health and metrics routes, and serving with graceful shutdown.
+//! HTTP plumbing every function shares: the error type and extractors whose rejections are
+//! JSON errors, health and metrics routes, and serving.
+//!
+//! Serving ([`serve`]) is an accept loop on hyper that bounds every connection (`conn`:
+//! write stalls, the connection cap, lingering close); around the router sits the [`edge`]
+//! (head size, the minimum body rate of [`rate`], the request time limit and its
+//! exemptions in [`is_long_request`], JSON for every error answer).
 
 mod client;
+mod conn;
+pub mod edge;
 mod error;
 pub mod metrics;
+pub mod rate;
 mod serve;
 
 pub use client::{ClientAddr, client_ip};
-pub use error::{AppError, Json};
+pub use edge::is_long_request;
+pub use error::{AppError, Json, Path, Query};
 pub use serve::{serve, shutdown_signal};
 
 use std::future::Future;

@@ -68,13 +68,14 @@ where
     B: FnOnce(Config, CancellationToken) -> F,
     F: Future<Output = anyhow::Result<Function>>,
 {
-    let (addr, lambda, grace) = (config.addr, config.lambda, config.limits.shutdown_grace);
+    let (addr, lambda, limits) = (config.addr, config.lambda, config.limits.clone());
     let stopping = CancellationToken::new();
     let function = build(config, stopping.clone()).await?;
     let router =
         function.router.merge(health_router(function.ready)).route("/metrics", get(metrics::handler)).layer(TraceLayer::new_for_http());
     if lambda {
         tracing::info!(function = name, "serving AWS Lambda invocations");
+        let router = crate::http::edge::lambda_router(router);
         return lambda_http::run(router).await.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"));
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
@@ -82,7 +83,7 @@ where
     tracing::info!(function = name, addr = %local, "ready");
     // One plain line on stdout for scripts and tests that start the function on port 0.
     println!("{name} listening on http://{local}");
-    crate::http::serve(listener, router, crate::http::shutdown_signal(), grace, stopping).await.context("serving HTTP")?;
+    crate::http::serve(listener, router, &limits, crate::http::shutdown_signal(), stopping).await.context("serving HTTP")?;
     tracing::info!(function = name, "drained, exiting");
     Ok(())
 }
