@@ -44,7 +44,11 @@ impl EncoderThread {
             .spawn(move || {
                 for job in work_rx {
                     let result = match job {
-                        Work::Pcm { left, right } => encoder.encode(&left, &right).map(|b| Encoded::Bytes(b.to_vec())),
+                        Work::Pcm { mut left, mut right } => {
+                            full_scale(&mut left);
+                            full_scale(&mut right);
+                            encoder.encode(&left, &right).map(|b| Encoded::Bytes(b.to_vec()))
+                        }
                         Work::Finish => {
                             encoder.flush().map(|tail| tail.to_vec()).map(|tail| Encoded::Finished { tail, tag: encoder.lame_tag() })
                         }
@@ -113,6 +117,15 @@ impl EncoderThread {
     }
 }
 
+/// LAME asserts (aborting the process) on NaN and overflows on huge samples, which float PCM
+/// can carry: not-a-number becomes silence and everything past full scale is clipped, as a
+/// player would.
+fn full_scale(samples: &mut [f32]) {
+    for s in samples {
+        *s = if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) };
+    }
+}
+
 impl Drop for EncoderThread {
     fn drop(&mut self) {
         // Closing the queue ends the thread; wait so LAME's memory is freed before we return.
@@ -121,5 +134,17 @@ impl Drop for EncoderThread {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_lame_cannot_take_become_full_scale_or_silence() {
+        let mut samples = [f32::NAN, f32::INFINITY, -1e30, 0.5, -1.5];
+        full_scale(&mut samples);
+        assert_eq!(samples, [0.0, 1.0, -1.0, 0.5, -1.0]);
     }
 }
