@@ -47,9 +47,10 @@ targets=("$@")
 for t in "${targets[@]}"; do
     [[ " ${all_targets[*]} " == *" $t "* ]] || { echo "fuzz: no target '$t' (targets: ${all_targets[*]})" >&2; exit 2; }
 done
-# -rss_limit_mb per target: the fuzzer's own RSS over its corpus, measured (AddressSanitizer
-# with a 16 MiB quarantine: ~50 MiB for the demuxers, ~130 MiB for the whole pipeline), plus
-# the 64 MiB a conversion may use. FUZZ_RSS_LIMIT_MB sets one value for all.
+# -rss_limit_mb per target: the fuzzer's own RSS, measured (AddressSanitizer with a 16 MiB
+# quarantine: 38–60 MiB over the demuxers' corpora, 126–141 MiB for the whole pipeline; see
+# functions/media/fuzz/README.md), plus the 64 MiB a conversion may use. FUZZ_RSS_LIMIT_MB
+# sets one value for all.
 declare -A rss_limit=([mp4_scan]=128 [mov_pcm]=128 [avi]=128 [cut]=128 [convert]=192)
 if [ -n "${FUZZ_RSS_LIMIT_MB:-}" ]; then
     for t in "${all_targets[@]}"; do rss_limit[$t]="$FUZZ_RSS_LIMIT_MB"; done
