@@ -1,0 +1,84 @@
+# The fuzz targets' seed inputs: sourced by local-dev/fuzz.sh.
+#
+# Short files (0.5–1 s, mono or stereo, 8–16 kHz: a few KB to ~60 KB, so each execution stays
+# fast) of every container and codec the engine reads, made with ffmpeg as the engine's tests
+# make theirs (functions/media/tests/engine/formats.rs), and cut-short copies of some.
+
+# Bump when the list changes: the seeds are made again (corpora already seeded are kept).
+seeds_version=1
+
+# name|ffmpeg output options (the input is a sine; names with "video" also get a small video).
+seed_specs=(
+    "mp4-aac-video.mp4|-c:v mpeg4 -c:a aac -b:a 24k -shortest"
+    "mp4-aac-faststart.mp4|-c:a aac -b:a 24k -movflags +faststart -metadata title=Seed -metadata artist=Fuzz"
+    "mp4-aac-fragmented.mp4|-c:a aac -b:a 24k -movflags frag_keyframe+empty_moov"
+    "m4a-aac-8k.m4a|-c:a aac -b:a 16k -ar 8000"
+    "m4a-alac.m4a|-c:a alac -t 0.5"
+    "mov-alac-stereo.mov|-c:a alac -ac 2 -ar 8000 -t 0.5"
+    "mov-aac-video.mov|-c:v mpeg4 -c:a aac -b:a 24k -shortest"
+    "mov-pcm-s16le-stereo.mov|-c:a pcm_s16le -ac 2 -ar 8000"
+    "mov-pcm-s16be-video.mov|-c:v mpeg4 -c:a pcm_s16be -ar 8000 -shortest"
+    "mov-pcm-s24le.mov|-c:a pcm_s24le -ar 8000"
+    "mov-pcm-f32le.mov|-c:a pcm_f32le -ar 8000 -t 0.5"
+    "mkv-opus.mkv|-c:a libopus -b:a 16k"
+    "mkv-vorbis-video.mkv|-c:v mpeg4 -c:a libvorbis -shortest"
+    "mkv-flac-stereo.mkv|-c:a flac -ac 2 -ar 8000"
+    "webm-opus.webm|-c:a libopus -b:a 16k"
+    "webm-vorbis.webm|-c:a libvorbis -ac 2"
+    "ogg-vorbis.ogg|-c:a libvorbis"
+    "ogg-opus.opus|-c:a libopus -b:a 16k -metadata title=Seed"
+    "ogg-flac.oga|-c:a flac -ar 8000"
+    "wav-s16.wav|-c:a pcm_s16le"
+    "wav-s24-stereo.wav|-c:a pcm_s24le -ac 2 -ar 8000"
+    "wav-f32.wav|-c:a pcm_f32le -ar 8000"
+    "wav-u8.wav|-c:a pcm_u8 -ar 8000"
+    "wav-alaw.wav|-c:a pcm_alaw -ar 8000"
+    "wav-mulaw.wav|-c:a pcm_mulaw -ar 8000"
+    "wav-adpcm-ima.wav|-c:a adpcm_ima_wav -ar 8000"
+    "wav-adpcm-ms.wav|-c:a adpcm_ms -ar 8000"
+    "aiff-s16be.aiff|-c:a pcm_s16be -ar 8000 -metadata title=Seed"
+    "aifc-f32be.aiff|-c:a pcm_f32be -ar 8000 -t 0.5"
+    "caf-s16le.caf|-c:a pcm_s16le -ar 8000"
+    "caf-alac.caf|-c:a alac -ar 8000"
+    "flac-stereo.flac|-c:a flac -ac 2 -metadata title=Seed -metadata artist=Fuzz"
+    "mp3-cbr.mp3|-c:a libmp3lame -b:a 32k -metadata title=Seed"
+    "mp3-vbr-stereo.mp3|-c:a libmp3lame -q:a 6 -ac 2 -ar 8000"
+    "avi-pcm-s16.avi|-c:a pcm_s16le -ar 8000"
+    "avi-pcm-s24-stereo.avi|-c:a pcm_s24le -ac 2 -ar 8000 -t 0.5"
+    "avi-pcm-video.avi|-c:v mpeg4 -c:a pcm_s16le -ar 8000 -shortest"
+)
+
+# Seeds cut to their first half: a container that claims more than the file holds.
+cut_seeds=(mp4-aac-video.mp4 mp4-aac-faststart.mp4 mov-pcm-s16le-stereo.mov mkv-opus.mkv mkv-flac-stereo.mkv
+    webm-vorbis.webm ogg-vorbis.ogg wav-s16.wav flac-stereo.flac mp3-cbr.mp3 avi-pcm-s16.avi caf-s16le.caf)
+
+# Makes the seeds into $1, once (per seeds_version).
+make_seeds() {
+    local dir="$1" spec name opts src
+    [ "$(cat "$dir/.version" 2>/dev/null)" = "$seeds_version" ] && return 0
+    echo "fuzz: making seed media in ${dir#"$root"/}" >&2
+    rm -rf "$dir" && mkdir -p "$dir"
+    for spec in "${seed_specs[@]}"; do
+        name="${spec%%|*}"
+        read -r -a opts <<<"${spec#*|}"
+        src=(-f lavfi -i "sine=frequency=440:sample_rate=16000:duration=1")
+        [[ "$name" == *video* ]] && src+=(-f lavfi -i "testsrc=size=32x24:rate=5:duration=1")
+        ffmpeg -v error -y -nostdin "${src[@]}" "${opts[@]}" "$dir/$name"
+    done
+    for name in "${cut_seeds[@]}"; do
+        head -c "$(($(stat -c %s "$dir/$name") / 2))" "$dir/$name" >"$dir/cut-$name"
+    done
+    echo "$seeds_version" >"$dir/.version"
+}
+
+# Copies into corpus $3 the seeds from $2 that target $1 reads.
+seed_corpus() {
+    local target="$1" dir="$2" corpus="$3" pattern
+    case "$target" in
+        mp4_scan | mov_pcm) pattern='.*\.\(mp4\|m4a\|mov\)' ;;
+        avi) pattern='.*\.avi' ;;
+        cut) pattern='.*\.\(mkv\|webm\)' ;;
+        *) pattern='.*' ;;
+    esac
+    find "$dir" -maxdepth 1 -type f -regex "$pattern" ! -name '.*' -exec cp -t "$corpus" {} +
+}
