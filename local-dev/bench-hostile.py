@@ -170,6 +170,17 @@ def fixtures(work):
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
                             "-ac", "2", *codec, path], check=True)
         made.append(path)
+    # Videos, as uploads mostly are: the audio interleaved with a video track.
+    videos = [("video.mp4", ["-c:v", "libx264", "-c:a", "aac"]), ("video.mkv", ["-c:v", "libx264", "-c:a", "libopus"]),
+              ("video.mov", ["-c:v", "mpeg4", "-c:a", "aac"]), ("video.avi", ["-c:v", "mpeg4", "-c:a", "pcm_s16le"]),
+              ("video.webm", ["-c:v", "libvpx", "-c:a", "libvorbis"])]
+    for name, codec in videos:
+        path = os.path.join(work, name)
+        if not os.path.exists(path):
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+                            "-f", "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=3", "-ac", "2", *codec, path],
+                           check=True)
+        made.append(path)
     return made
 
 
