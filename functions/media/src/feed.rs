@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use symphonia::core::audio::Channels;
 
+use crate::encode::Output;
 use crate::limits::{check_format, max_frames};
 use crate::mix::Mixer;
-use crate::output::Output;
 use crate::{MediaError, Mp3Sink, Options, Preset, Report};
 
 /// What the first audio block needs from the caller: the ID3 tag bytes and the trim, in frames

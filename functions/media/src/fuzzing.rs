@@ -33,18 +33,18 @@ fn options() -> Options {
 
 /// The MP4/MOV box walk (`mp4::scan`).
 pub fn mp4_scan(data: &[u8]) {
-    let _ = crate::mp4::scan(&mut Cursor::new(data));
+    let _ = crate::demux::mp4::scan(&mut Cursor::new(data));
 }
 
 /// The MOV/MP4 PCM reader: the box walk, then the chunk reader over whatever layout it found.
 pub fn mov_pcm(data: &[u8]) {
     let mut source = Cursor::new(data);
-    let Ok(info) = crate::mp4::scan(&mut source) else { return };
+    let Ok(info) = crate::demux::mp4::scan(&mut source) else { return };
     let Some(layout) = info.pcm else { return };
     let mut sink = NullSink;
     let mut feed = crate::feed::Feed::new(&mut sink, &options());
     let start = crate::feed::Start { id3: Vec::new(), skip: 0, limit: None };
-    if crate::mov_pcm::pump(&mut source, &layout, &mut feed, start, &mut |_| {}, &AtomicBool::new(false)).is_ok() {
+    if crate::demux::mov_pcm::pump(&mut source, &layout, &mut feed, start, &mut |_| {}, &AtomicBool::new(false)).is_ok() {
         let _ = feed.finish();
     }
 }
@@ -52,15 +52,15 @@ pub fn mov_pcm(data: &[u8]) {
 /// The AVI reader.
 pub fn avi(data: &[u8]) {
     let source = Box::new(Cursor::new(data.to_vec()));
-    let _ = crate::avi::run(source, &mut NullSink, &options(), &mut |_| {}, &AtomicBool::new(false));
+    let _ = crate::demux::avi::run(source, &mut NullSink, &options(), &mut |_| {}, &AtomicBool::new(false));
 }
 
 /// The Matroska walk (cut Segments, oversized Attachments), then reading through the patched
 /// source.
 pub fn cut(data: &[u8]) {
     let mut source = Cursor::new(data.to_vec());
-    let Ok(Some(plan)) = crate::mkv::plan(&mut source, 64) else { return };
-    let mut patched = crate::present::Patched::new(Box::new(source), 0, plan.patches).forward_only();
+    let Ok(Some(plan)) = crate::demux::mkv::plan(&mut source, 64) else { return };
+    let mut patched = crate::demux::present::Patched::new(Box::new(source), 0, plan.patches).forward_only();
     let mut buf = [0u8; 4096];
     while matches!(patched.read(&mut buf), Ok(n) if n > 0) {}
 }

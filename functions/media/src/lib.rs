@@ -1,27 +1,23 @@
 //! The conversion engine: any common audio/video file to a correct, tagged MP3, streamed with
 //! bounded memory.
 //!
-//! Layout:
-//! - [`convert`] drives `pipeline`: container probing with symphonia, track and decoder choice
-//!   (`codecs`, `decode` — symphonia's decoders plus Opus via `opus-rs`), the packet loop with
-//!   progress, cancellation and per-packet error containment.
-//! - Containers symphonia misses or mishandles: `mp4` walks MP4/MOV boxes for the edit list
-//!   (encoder priming and real length), codec names and ALAC-in-MOV; `mov_pcm` reads PCM in
-//!   MOV/MP4 in large blocks; `avi` reads PCM from AVI; `mkv` walks Matroska's top level;
-//!   `present` lets demuxers read files cut short and hides metadata too big to hold.
+//! Layout, in pipeline order:
+//! - [`convert`] drives `pipeline`: container probing with symphonia, track and decoder choice,
+//!   the packet loop with progress, cancellation and per-packet error containment.
+//! - `demux/`: the containers we read ourselves, where symphonia has no demuxer or mishandles
+//!   one (one file per format), and how the source is presented to symphonia's demuxers.
+//! - `decode/`: the packet decoders (symphonia's, plus Opus via `opus-rs`) and the choice of
+//!   track and decoder (`decode::choose`).
 //! - `feed` takes decoded planar PCM, trims it and hands it to `mix` (down-mix to mono/stereo)
-//!   and `output` (optional `resample` to an MP3 rate, LAME via `encoder`, the ID3 tag from
-//!   `tags`, the final LAME/Xing frame written back through [`Mp3Sink::overwrite`]).
+//!   and `encode/` (optional resampling to an MP3 rate, LAME on a thread of its own, the ID3
+//!   tag, the final LAME/Xing frame written back through [`Mp3Sink::overwrite`]).
 //! - `limits`: what is refused before anything is sized by the input (rates, channels, length).
 //! - [`isolate`]: a conversion in a worker process of its own, under a memory limit and a time
 //!   budget, so no input can take the caller down.
 
-mod avi;
-mod bytes;
-mod codecs;
 mod decode;
-mod encoder;
-mod encoder_thread;
+mod demux;
+mod encode;
 mod error;
 mod feed;
 #[doc(hidden)]
@@ -29,23 +25,15 @@ pub mod fuzzing;
 pub mod isolate;
 mod limits;
 pub mod mix;
-mod mkv;
-mod mov_pcm;
-mod mp4;
-mod output;
-mod pcm;
 mod pipeline;
-mod present;
 mod preset;
-mod resample;
-mod tags;
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-pub use encoder::{MP3_RATES, nearest_mp3_rate};
+pub use encode::lame::{MP3_RATES, nearest_mp3_rate};
 pub use error::MediaError;
 pub use limits::{DEFAULT_MAX_DURATION, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 pub use preset::{CBR_BITRATES, Preset};

@@ -11,13 +11,13 @@ use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::codecs::{choose_track, codec_name, extra_data, make_decoder};
+use crate::decode::choose::{choose_track, codec_name, extra_data, make_decoder};
 use crate::decode::{Block, Decoder, opus_pre_skip};
+use crate::demux::mov_pcm;
+use crate::demux::mp4::{self, Mp4Info};
+use crate::encode::tags::SourceTags;
 use crate::feed::{Feed, Pushed, Start};
 use crate::limits::{MIN_SAMPLE_RATE, check_format};
-use crate::mov_pcm;
-use crate::mp4::{self, Mp4Info};
-use crate::tags::SourceTags;
 use crate::{MediaError, Mp3Sink, Options, Report};
 
 /// Give up after this many consecutive undecodable packets.
@@ -30,8 +30,8 @@ pub fn run(
     progress: &mut dyn FnMut(f32),
     cancel: &AtomicBool,
 ) -> Result<Report, MediaError> {
-    if source.is_seekable() && crate::avi::looks_like_avi(&mut source)? {
-        return crate::avi::run(source, sink, options, progress, cancel);
+    if source.is_seekable() && crate::demux::avi::looks_like_avi(&mut source)? {
+        return crate::demux::avi::run(source, sink, options, progress, cancel);
     }
     let mp4_info = inspect_mp4(&mut source)?;
     if let Some(info) = &mp4_info {
@@ -44,7 +44,7 @@ pub fn run(
     }
 
     // A container cut short runs to the end of the file; metadata too big to hold is hidden.
-    let (source, cut_container) = crate::present::present(source, mp4_info.as_ref())?;
+    let (source, cut_container) = crate::demux::present::present(source, mp4_info.as_ref())?;
     let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = options.extension.as_deref() {

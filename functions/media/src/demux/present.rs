@@ -11,8 +11,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use symphonia::core::io::MediaSource;
 
-use crate::mkv;
-use crate::mp4::Mp4Info;
+use crate::demux::mkv;
+use crate::demux::mp4::Mp4Info;
 
 /// Metadata blocks larger than this are hidden from the demuxer.
 pub const MAX_METADATA: u64 = 4 << 20;

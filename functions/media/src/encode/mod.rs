@@ -1,9 +1,14 @@
 //! The back half of the pipeline: mixed PCM in, through the optional resampler and LAME, into the
 //! sink; finishes by rewriting LAME's placeholder tag frame.
 
-use crate::encoder::Mp3Encoder;
-use crate::encoder_thread::EncoderThread;
-use crate::resample::Resample;
+pub mod lame;
+pub mod resample;
+pub mod tags;
+pub mod thread;
+
+use crate::encode::lame::Mp3Encoder;
+use crate::encode::resample::Resample;
+use crate::encode::thread::EncoderThread;
 use crate::{MediaError, Mp3Sink, Preset};
 
 /// Frames gathered before a call into the resampler or LAME (keeps per-call overhead low even for
@@ -31,7 +36,7 @@ impl<'s> Output<'s> {
         channels: usize,
         preset: Preset,
     ) -> Result<Output<'s>, MediaError> {
-        let rate_out = crate::encoder::nearest_mp3_rate(rate_in);
+        let rate_out = crate::encode::lame::nearest_mp3_rate(rate_in);
         let resampler = if rate_out != rate_in { Some(Resample::new(rate_in, rate_out, channels)?) } else { None };
         Ok(Output {
             sink,

@@ -9,7 +9,7 @@ use symphonia::core::formats::{Track, TrackType};
 
 use crate::MediaError;
 use crate::decode::{Decoder, OpusDecoder};
-use crate::mp4::{self, Mp4Info};
+use crate::demux::mp4::{self, Mp4Info};
 
 /// The first audio track we can decode, else the first audio track (to name its codec).
 pub fn choose_track(tracks: &[Track], mp4: Option<&Mp4Info>) -> Result<Track, MediaError> {

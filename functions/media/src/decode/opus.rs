@@ -1,45 +1,13 @@
-//! Packet decoders: symphonia's for everything it knows, plus Opus through the pure-Rust
-//! `opus-rs` decoder (symphonia has none). Both hand back planar f32.
+//! Opus through the pure-Rust `opus-rs` decoder (symphonia has none).
 
 use symphonia::core::audio::{Channels, Position};
-use symphonia::core::codecs::audio::AudioDecoder;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::packet::Packet;
 
+use crate::decode::Block;
+
 /// Longest Opus packet: 120 ms at 48 kHz.
 const OPUS_MAX_FRAMES: usize = 5760;
-
-pub enum Decoder {
-    Symphonia(Box<dyn AudioDecoder>),
-    Opus(Box<OpusDecoder>),
-}
-
-/// A decoded block: frames per channel, sample rate and layout; samples are in the planes.
-pub struct Block {
-    pub frames: usize,
-    pub rate: u32,
-    pub channels: Channels,
-}
-
-impl Decoder {
-    pub fn decode(&mut self, packet: &Packet, planes: &mut Vec<Vec<f32>>) -> Result<Block, SymError> {
-        match self {
-            Decoder::Symphonia(d) => {
-                let buf = d.decode(packet)?;
-                buf.copy_to_vecs_planar::<f32>(planes);
-                Ok(Block { frames: buf.frames(), rate: buf.spec().rate(), channels: buf.spec().channels().clone() })
-            }
-            Decoder::Opus(d) => d.decode(packet, planes),
-        }
-    }
-
-    pub fn reset(&mut self) {
-        match self {
-            Decoder::Symphonia(d) => d.reset(),
-            Decoder::Opus(d) => d.reset(),
-        }
-    }
-}
 
 pub struct OpusDecoder {
     inner: opus_rs::OpusDecoder,
@@ -56,13 +24,13 @@ impl OpusDecoder {
         Ok(OpusDecoder { inner: opus_rs::OpusDecoder::new(48000, channels)?, channels, pcm: vec![0.0; OPUS_MAX_FRAMES * channels] })
     }
 
-    fn reset(&mut self) {
+    pub fn reset(&mut self) {
         if let Ok(fresh) = opus_rs::OpusDecoder::new(48000, self.channels) {
             self.inner = fresh;
         }
     }
 
-    fn decode(&mut self, packet: &Packet, planes: &mut Vec<Vec<f32>>) -> Result<Block, SymError> {
+    pub fn decode(&mut self, packet: &Packet, planes: &mut Vec<Vec<f32>>) -> Result<Block, SymError> {
         let n = self.inner.decode(&packet.data, OPUS_MAX_FRAMES, &mut self.pcm).map_err(SymError::DecodeError)?;
         let n = n.min(OPUS_MAX_FRAMES);
         // The Ogg demuxer marks the final packet's padding (from the granule position).

@@ -33,7 +33,7 @@ pub struct Mp4Info {
     /// there, so ffmpeg-written ALAC in MOV would not be recognised).
     pub alac_cookie: Option<Vec<u8>>,
     /// Where the samples are, for uncompressed PCM (read without symphonia, see `mov_pcm`).
-    pub pcm: Option<crate::mov_pcm::PcmLayout>,
+    pub pcm: Option<crate::demux::mov_pcm::PcmLayout>,
     /// Offsets of the type fields of `udta`/`meta` boxes too large to hold in memory (cover
     /// art), to be hidden from symphonia as `free` boxes (see `present`).
     pub oversized: Vec<u64>,
@@ -88,7 +88,7 @@ fn read_payload<R: Read + Seek>(r: &mut R, b: &BoxHeader, max: u64) -> io::Resul
     Ok(buf)
 }
 
-use crate::bytes::{be32 as be_u32, be64 as be_u64};
+use crate::demux::bytes::{be32 as be_u32, be64 as be_u64};
 
 /// Whether the stream starts like an ISO-BMFF file.
 pub fn looks_like_mp4<R: Read + Seek>(r: &mut R) -> io::Result<bool> {
@@ -147,7 +147,7 @@ fn children<R: Read + Seek>(r: &mut R, parent: &BoxHeader, skip: u64) -> io::Res
 /// The type field of a metadata box too large to hold, if `b` is one.
 fn oversized(b: &BoxHeader) -> Option<u64> {
     let metadata = matches!(&b.kind, b"udta" | b"meta");
-    (metadata && b.end.saturating_sub(b.start) > crate::present::MAX_METADATA).then(|| b.pos.saturating_add(4))
+    (metadata && b.end.saturating_sub(b.start) > crate::demux::present::MAX_METADATA).then(|| b.pos.saturating_add(4))
 }
 
 fn walk_moov<R: Read + Seek>(r: &mut R, moov: &BoxHeader, info: &mut Mp4Info, movie_timescale: &mut Option<u32>) -> io::Result<()> {
@@ -233,7 +233,7 @@ fn parse_elst(p: &[u8]) -> Vec<(u64, i64)> {
     let entry = if version == 1 { 20 } else { 12 };
     (0..count.min(1024))
         .map_while(|i| {
-            let at = crate::bytes::entry(8, i, entry)?;
+            let at = crate::demux::bytes::entry(8, i, entry)?;
             if version == 1 {
                 Some((be_u64(p, at)?, be_u64(p, at.checked_add(8)?)? as i64))
             } else {
@@ -262,9 +262,9 @@ fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) ->
                 }
             }
         }
-        if t.fourcc.is_some_and(|f| crate::mov_pcm::is_pcm_fourcc(&f)) {
+        if t.fourcc.is_some_and(|f| crate::demux::mov_pcm::is_pcm_fourcc(&f)) {
             let table = |kind: &[u8; 4]| tables.iter().find(|b| &b.kind == kind);
-            let max = crate::mov_pcm::MAX_TABLE;
+            let max = crate::demux::mov_pcm::MAX_TABLE;
             let (Some(stsz), Some(stsc)) = (table(b"stsz"), table(b"stsc")) else { continue };
             let (offsets, co64) = match (table(b"stco"), table(b"co64")) {
                 (Some(b), _) => (b, false),
@@ -275,7 +275,7 @@ fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) ->
                 continue;
             }
             let (stsz, stsc, offsets) = (read_payload(r, stsz, 16)?, read_payload(r, stsc, max)?, read_payload(r, offsets, max)?);
-            t.pcm = crate::mov_pcm::layout(&stsd, &stsz, &stsc, &offsets, co64);
+            t.pcm = crate::demux::mov_pcm::layout(&stsd, &stsz, &stsc, &offsets, co64);
         }
     }
     Ok(())

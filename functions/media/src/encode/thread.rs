@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel}
 use std::thread::JoinHandle;
 
 use crate::MediaError;
-use crate::encoder::Mp3Encoder;
+use crate::encode::lame::Mp3Encoder;
 
 /// PCM blocks in flight between the two threads.
 const QUEUE_BLOCKS: usize = 4;

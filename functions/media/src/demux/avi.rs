@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use symphonia::core::audio::{Channels, Position};
 use symphonia::core::io::MediaSource;
 
-use crate::bytes;
+use crate::demux::bytes;
+use crate::demux::pcm::{SampleKind, deinterleave};
+use crate::encode::tags::SourceTags;
 use crate::feed::{Feed, Pushed, Start};
-use crate::pcm::{SampleKind, deinterleave};
-use crate::tags::SourceTags;
 use crate::{MediaError, Mp3Sink, Options, Report};
 
 /// Whether the first 12 bytes are an AVI RIFF header. Leaves the position at 0.

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use symphonia::core::audio::Channels;
 
 use crate::MediaError;
+use crate::demux::pcm::{SampleKind, deinterleave};
 use crate::feed::{Feed, Pushed, Start};
-use crate::pcm::{SampleKind, deinterleave};
 
 const BLOCK_FRAMES: usize = 8192;
 /// Chunk tables bigger than this are left to symphonia (4 MiB of `stco` is a million chunks,
@@ -33,7 +33,7 @@ pub fn is_pcm_fourcc(f: &[u8; 4]) -> bool {
     matches!(f, b"sowt" | b"twos" | b"raw " | b"in24" | b"in32" | b"fl32" | b"fl64")
 }
 
-use crate::bytes::{be32, be64, entry};
+use crate::demux::bytes::{be32, be64, entry};
 
 /// From the payloads of `stsd`, `stsz`, `stsc` and `stco` or `co64`; `None` when anything is
 /// unusual (then symphonia's path is used).

@@ -1,0 +1,18 @@
+//! Containers we read ourselves, where symphonia has no demuxer or mishandles one, and how the
+//! source is presented to symphonia's own demuxers.
+//!
+//! - `avi`: AVI (RIFF) audio streams, read in bounded blocks.
+//! - `mp4`: a walk of MP4/MOV boxes for what symphonia misses (edit list, codec names, ALAC in
+//!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
+//! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
+//! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
+//! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
+//!   are shared by the demuxers.
+
+pub mod avi;
+pub mod bytes;
+pub mod mkv;
+pub mod mov_pcm;
+pub mod mp4;
+pub mod pcm;
+pub mod present;
