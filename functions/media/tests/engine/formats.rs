@@ -2,12 +2,14 @@
 
 use media::Preset;
 
-use crate::support::{Dir, args, assert_same_duration, assert_same_level, lame_tag_kind, sine, video};
+use crate::support::{Dir, args, assert_same_duration, assert_same_level, assert_sounds_like_source, lame_tag_kind, sine, sound, video};
 
-/// Makes `name` with ffmpeg from a sine (and optionally a video), converts at V2, checks.
+/// Makes `name` with ffmpeg from a test sound of `expect_channels` channels (and optionally a
+/// video), converts at V2, checks the length and that it sounds like the source.
 fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], expect_codec: &str, expect_channels: u8) {
     let dir = Dir::new();
-    let mut parts = vec![sine(rate, 2.5)];
+    let layout = if expect_channels == 1 { "mono" } else { "stereo" };
+    let mut parts = vec![sound(rate, 2.5, layout, usize::from(expect_channels))];
     if with_video {
         parts.push(video(2.5));
     }
@@ -18,6 +20,7 @@ fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], expect
     assert!(!report.truncated);
     assert_same_duration(&src, &mp3, &report);
     assert_same_level(&src, &mp3);
+    assert_sounds_like_source(&src, &mp3, &report);
     assert_eq!(lame_tag_kind(&mp3), "Xing");
 }
 

@@ -5,5 +5,6 @@
 mod errors;
 mod features;
 mod formats;
+mod layouts;
 mod limits;
 mod support;

@@ -161,3 +161,73 @@ pub fn assert_same_level(source: &Path, mp3: &Path) {
     let (src, out) = (mean_volume(source), mean_volume(mp3));
     assert!((src - out).abs() < 1.0, "mean volume {out} dB, source {src} dB");
 }
+
+/// Lavfi arguments for a test sound of `layout` (an ffmpeg channel layout: "mono", "stereo",
+/// "5.1", "7.1", ...) with `channels` channels: channel c is a tone of its own pitch, quiet
+/// except in its own quarter-second slots (slot k belongs to channel k mod `channels`, mod 2
+/// for mono), so each
+/// channel's loudness envelope is unlike every other's and a channel mixed from the wrong
+/// sources shows in the envelope (see [`assert_sounds_like_source`]).
+pub fn sound(rate: u32, secs: f32, layout: &str, channels: usize) -> Vec<String> {
+    let slots = channels.max(2);
+    let exprs: Vec<String> =
+        (0..channels).map(|c| format!("(0.1+0.4*eq(mod(floor(t*4)\\,{slots})\\,{c}))*sin(2*PI*{}*t)", 220 + 110 * c)).collect();
+    let source = format!("aevalsrc=exprs='{}':s={rate}:d={secs}:c={layout}", exprs.join("|"));
+    vec!["-f".into(), "lavfi".into(), "-i".into(), source]
+}
+
+/// `path`'s first audio stream decoded by ffmpeg to `channels` channels at `rate` (ffmpeg's own
+/// down-mix when the source has more), one Vec per channel. Through 16-bit samples, as
+/// ffmpeg's own MP3 conversion goes: to an integer format ffmpeg normalises its down-mix so it
+/// cannot clip (to float it does not, and comes out ~8 dB louder from 5.1).
+pub fn decode_planar(path: &Path, channels: u8, rate: u32) -> Vec<Vec<f32>> {
+    let res = tool("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(path)
+        .args(["-map", "0:a:0", "-ac", &channels.to_string(), "-ar", &rate.to_string(), "-f", "s16le", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(res.status.success(), "ffmpeg could not decode {}: {}", path.display(), String::from_utf8_lossy(&res.stderr));
+    let samples: Vec<f32> = res.stdout.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
+    let n = usize::from(channels);
+    (0..n).map(|c| samples.iter().skip(c).step_by(n).copied().collect()).collect()
+}
+
+/// RMS over consecutive 50 ms windows.
+pub fn envelope(samples: &[f32], rate: u32) -> Vec<f64> {
+    let window = (rate as usize / 20).max(1);
+    samples.chunks_exact(window).map(|w| (w.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / w.len() as f64).sqrt()).collect()
+}
+
+/// Pearson correlation of two series, over their common length.
+pub fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / n as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let var = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>();
+    cov / (var(a, ma) * var(b, mb)).sqrt()
+}
+
+fn rms_db(samples: &[f32]) -> f64 {
+    let power = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
+    10.0 * power.max(1e-20).log10()
+}
+
+/// It sounds like the source: per output channel, the loudness envelope (RMS over 50 ms
+/// windows) of the MP3 correlates ≥ 0.9 with that of ffmpeg's own conversion of the source to
+/// the same channel count, and the channel's level is within 3 dB of ffmpeg's. Catches silence,
+/// garbled samples, swapped channels and down-mixes from the wrong sources. The source must
+/// have an envelope that varies (e.g. [`sound`]).
+pub fn assert_sounds_like_source(source: &Path, mp3: &Path, report: &Report) {
+    let ours = decode_planar(mp3, report.channels, report.sample_rate);
+    let theirs = decode_planar(source, report.channels, report.sample_rate);
+    for (c, (o, t)) in ours.iter().zip(&theirs).enumerate() {
+        let (eo, et) = (envelope(o, report.sample_rate), envelope(t, report.sample_rate));
+        let r = correlation(&eo, &et);
+        assert!(r >= 0.9, "channel {c}: loudness envelope correlates {r:.3} with ffmpeg's conversion (want ≥ 0.9)");
+        let (lo, lt) = (rms_db(o), rms_db(t));
+        assert!((lo - lt).abs() <= 3.0, "channel {c}: level {lo:.1} dB, ffmpeg's conversion {lt:.1} dB (want within 3 dB)");
+    }
+}

@@ -1,0 +1,60 @@
+//! Inputs with more than two channels come out as a stereo down-mix made from the right
+//! sources: left from the left and centre channels, right from the right and centre, whatever
+//! order the codec stores its channels in (checked per output channel against ffmpeg's own
+//! down-mix, see `assert_sounds_like_source`).
+
+use media::Preset;
+
+use crate::support::{Dir, args, assert_same_duration, assert_sounds_like_source, sound};
+
+/// A `layout` sound of `channels` channels in `name`, encoded with `codec_args`, converts to a
+/// stereo MP3 that sounds like ffmpeg's own stereo down-mix of it.
+fn downmixes(name: &str, layout: &str, channels: usize, codec_args: &[&str], expect_codec: &str) {
+    let dir = Dir::new();
+    let src = dir.ffmpeg(name, &args(&[sound(48000, 3.0, layout, channels)], codec_args));
+    let (mp3, report) = dir.convert(&src, Preset::default());
+    assert_eq!(report.source_codec, expect_codec);
+    assert_eq!(report.channels, 2);
+    assert_same_duration(&src, &mp3, &report);
+    assert_sounds_like_source(&src, &mp3, &report);
+}
+
+#[test]
+fn wav_5_1_pcm() {
+    downmixes("in.wav", "5.1", 6, &["-c:a", "pcm_s16le"], "pcm");
+}
+
+#[test]
+fn wav_7_1_pcm() {
+    downmixes("in.wav", "7.1", 8, &["-c:a", "pcm_s24le"], "pcm");
+}
+
+#[test]
+fn flac_5_1() {
+    downmixes("in.flac", "5.1", 6, &["-c:a", "flac"], "flac");
+}
+
+#[test]
+fn mkv_with_5_1_flac_24_bit() {
+    downmixes("in.mkv", "5.1", 6, &["-c:a", "flac", "-sample_fmt", "s32"], "flac");
+}
+
+#[test]
+fn mkv_with_5_1_vorbis() {
+    downmixes("in.mkv", "5.1", 6, &["-c:a", "libvorbis"], "vorbis");
+}
+
+#[test]
+fn ogg_5_1_vorbis() {
+    downmixes("in.ogg", "5.1", 6, &["-c:a", "libvorbis"], "vorbis");
+}
+
+#[test]
+fn avi_5_1_pcm() {
+    downmixes("in.avi", "5.1", 6, &["-c:a", "pcm_s16le"], "pcm");
+}
+
+#[test]
+fn m4a_5_1_alac() {
+    downmixes("in.m4a", "5.1", 6, &["-c:a", "alac"], "alac");
+}
