@@ -51,7 +51,7 @@ pub fn run(
         hint.with_extension(ext);
     }
     let probed = catch_unwind(AssertUnwindSafe(|| {
-        symphonia::default::get_probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        crate::demux::probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
     }));
     let mut format = match probed {
         Ok(Ok(f)) => f,

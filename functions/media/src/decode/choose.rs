@@ -14,7 +14,7 @@ use crate::demux::mp4::{self, Mp4Info};
 /// The first audio track we can decode, else the first audio track (to name its codec).
 pub fn choose_track(tracks: &[Track], mp4: Option<&Mp4Info>) -> Result<Track, MediaError> {
     let audio: Vec<&Track> = tracks.iter().filter(|t| t.track_type() == Some(TrackType::Audio)).collect();
-    let codecs = symphonia::default::get_codecs();
+    let codecs = crate::decode::codecs();
     let decodable = audio.iter().find(|t| {
         t.codec_params
             .as_ref()
@@ -54,7 +54,7 @@ pub fn make_decoder(track: &Track, name: &str, mp4: Option<&Mp4Info>) -> Result<
         return Ok(Decoder::Opus(Box::new(opus)));
     }
     let made =
-        catch_unwind(AssertUnwindSafe(|| symphonia::default::get_codecs().make_audio_decoder(&params, &AudioDecoderOptions::default())));
+        catch_unwind(AssertUnwindSafe(|| crate::decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default())));
     match made {
         Ok(Ok(d)) => Ok(Decoder::Symphonia(d)),
         _ if params.codec == CODEC_ID_AAC => Err(MediaError::UnsupportedCodec { codec: aac_variant(params.extra_data.as_deref()) }),

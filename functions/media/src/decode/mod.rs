@@ -2,6 +2,10 @@
 //! `opus-rs` decoder (symphonia has none). Both hand back planar f32. `choose` picks the track
 //! and its decoder.
 
+use std::sync::LazyLock;
+
+use symphonia::core::codecs::registry::CodecRegistry;
+
 pub mod choose;
 mod opus;
 
@@ -42,4 +46,15 @@ impl Decoder {
             Decoder::Opus(d) => d.reset(),
         }
     }
+}
+
+/// symphonia's decoders and ours, in one registry: a decoder of ours implements symphonia's
+/// `AudioDecoder` + `RegisterableAudioDecoder` and is registered here.
+pub fn codecs() -> &'static CodecRegistry {
+    static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+        let mut codecs = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut codecs);
+        codecs
+    });
+    &CODECS
 }

@@ -9,6 +9,10 @@
 //! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
 //!   are shared by the demuxers.
 
+use std::sync::LazyLock;
+
+use symphonia::core::formats::probe::Probe;
+
 pub mod avi;
 pub mod bytes;
 pub mod mkv;
@@ -16,3 +20,14 @@ pub mod mov_pcm;
 pub mod mp4;
 pub mod pcm;
 pub mod present;
+
+/// symphonia's demuxers and ours, in one probe: a demuxer of ours implements symphonia's
+/// `FormatReader` + `ProbeableFormat` and is registered here.
+pub fn probe() -> &'static Probe {
+    static PROBE: LazyLock<Probe> = LazyLock::new(|| {
+        let mut probe = Probe::default();
+        symphonia::default::register_enabled_formats(&mut probe);
+        probe
+    });
+    &PROBE
+}

@@ -154,3 +154,13 @@ fn mov_with_big_endian_16_bit_pcm() {
 fn mov_with_float_pcm() {
     converts("in.mov", 44100, false, &["-c:a", "pcm_f32le"], "pcm", 1);
 }
+
+#[test]
+fn mp2_elementary_stream() {
+    converts("in.mp2", 48000, false, &["-c:a", "mp2", "-ac", "2"], "mp2", 2);
+}
+
+#[test]
+fn mkv_video_with_mp2() {
+    converts("in.mkv", 44100, true, &["-c:v", "mpeg4", "-c:a", "mp2", "-ac", "2", "-shortest"], "mp2", 2);
+}
