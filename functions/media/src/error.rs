@@ -8,6 +8,9 @@ pub enum MediaError {
     NoAudioTrack,
     #[error("unsupported audio codec: {codec}")]
     UnsupportedCodec { codec: String },
+    /// A file we recognise (the format names it) in a container the engine does not read.
+    #[error("unsupported file format: the file looks like {format}, which the converter does not read")]
+    UnsupportedFormat { format: String },
     /// A sample rate outside [`MIN_SAMPLE_RATE`](crate::MIN_SAMPLE_RATE) to
     /// [`MAX_SAMPLE_RATE`](crate::MAX_SAMPLE_RATE).
     #[error("unsupported sample rate: {rate} Hz (the limits are 1 kHz to 768 kHz)")]
@@ -26,7 +29,8 @@ pub enum MediaError {
     /// The conversion's process died (see `isolate`): a bug this input triggers.
     #[error("the converter crashed on this input: {0}")]
     Crashed(String),
-    /// Includes "not a media file at all" (random bytes) and containers without an index.
+    /// Damaged data: bytes no reader recognises, containers without an index, audio of which
+    /// nothing decodes.
     #[error("corrupt input: {0}")]
     CorruptInput(String),
     #[error("conversion cancelled")]
@@ -47,6 +51,7 @@ impl MediaError {
         match self {
             MediaError::NoAudioTrack => "no_audio_track",
             MediaError::UnsupportedCodec { .. } => "unsupported_codec",
+            MediaError::UnsupportedFormat { .. } => "unsupported_format",
             MediaError::UnsupportedSampleRate { .. } => "unsupported_sample_rate",
             MediaError::TooManyChannels { .. } => "too_many_channels",
             MediaError::TooLong { .. } => "too_long",

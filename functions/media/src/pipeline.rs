@@ -1,7 +1,7 @@
 //! The front half of the pipeline: container probing, track choice, packet loop with trimming,
 //! decode-error containment, progress and cancellation.
 
-use std::io::{ErrorKind, Seek, SeekFrom};
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,6 +15,7 @@ use crate::decode::choose::{choose_track, codec_name, extra_data, make_decoder};
 use crate::decode::{Block, Decoder, opus_pre_skip};
 use crate::demux::mov_pcm;
 use crate::demux::mp4::{self, Mp4Info};
+use crate::demux::sniff::{self, Unread};
 use crate::encode::tags::SourceTags;
 use crate::feed::{Feed, Pushed, Start};
 use crate::limits::{MIN_SAMPLE_RATE, check_format};
@@ -33,6 +34,7 @@ pub fn run(
     if source.is_seekable() && crate::demux::avi::looks_like_avi(&mut source)? {
         return crate::demux::avi::run(source, sink, options, progress, cancel);
     }
+    let head = read_head(&mut source)?;
     let mp4_info = inspect_mp4(&mut source)?;
     if let Some(info) = &mp4_info {
         if !info.has_moov {
@@ -50,14 +52,13 @@ pub fn run(
     if let Some(ext) = options.extension.as_deref() {
         hint.with_extension(ext);
     }
-    let probed = catch_unwind(AssertUnwindSafe(|| {
-        crate::demux::probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
-    }));
+    let probed =
+        catch_unwind(AssertUnwindSafe(|| crate::demux::probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())));
     let mut format = match probed {
         Ok(Ok(f)) => f,
         Ok(Err(SymError::IoError(e))) if e.kind() != ErrorKind::UnexpectedEof => return Err(MediaError::Io(e)),
-        Ok(Err(e)) => return Err(MediaError::CorruptInput(format!("not a readable media file ({e})"))),
-        Err(_) => return Err(MediaError::CorruptInput("not a readable media file".into())),
+        Ok(Err(e)) => return Err(unreadable(&head, format!("not a readable media file ({e})"))),
+        Err(_) => return Err(unreadable(&head, "not a readable media file".into())),
     };
 
     let track = choose_track(format.tracks(), mp4_info.as_ref())?;
@@ -202,6 +203,28 @@ fn trim(mp4: Option<&Mp4Info>, rate: u32) -> (u64, Option<u64>) {
     };
     let to_rate = |v: u64| (v as u128 * rate as u128 / ts as u128) as u64;
     (info.edit_start.map(to_rate).unwrap_or(0), info.edit_duration.map(to_rate))
+}
+
+/// The first bytes of a seekable source (the source is left at the start), for naming what an
+/// unreadable file looks like; empty for a stream.
+fn read_head(source: &mut Box<dyn MediaSource>) -> Result<Vec<u8>, MediaError> {
+    if !source.is_seekable() {
+        return Ok(Vec::new());
+    }
+    let mut head = Vec::with_capacity(sniff::HEAD);
+    source.take(sniff::HEAD as u64).read_to_end(&mut head)?;
+    source.seek(SeekFrom::Start(0))?;
+    Ok(head)
+}
+
+/// No demuxer reads the file: a known format we do not read, a bare stream of a codec we do
+/// not decode, or damaged data.
+fn unreadable(head: &[u8], why: String) -> MediaError {
+    match sniff::identify(head) {
+        Some(Unread::Format(format)) => MediaError::UnsupportedFormat { format: format.into() },
+        Some(Unread::Codec(codec)) => MediaError::UnsupportedCodec { codec: codec.into() },
+        None => MediaError::CorruptInput(why),
+    }
 }
 
 fn inspect_mp4(source: &mut Box<dyn MediaSource>) -> Result<Option<Mp4Info>, MediaError> {

@@ -19,6 +19,7 @@ const MAX_PEAK_KIB: u64 = 64 * 1024;
 const KNOWN_CODES: &[&str] = &[
     "no_audio_track",
     "unsupported_codec",
+    "unsupported_format",
     "unsupported_sample_rate",
     "too_many_channels",
     "too_long",

@@ -6,6 +6,7 @@
 //!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
 //! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
+//! - `sniff`: names what a file we cannot read looks like, for an error that tells the truth.
 //! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
 //!   are shared by the demuxers.
 
@@ -20,6 +21,7 @@ pub mod mov_pcm;
 pub mod mp4;
 pub mod pcm;
 pub mod present;
+pub mod sniff;
 
 /// symphonia's demuxers and ours, in one probe: a demuxer of ours implements symphonia's
 /// `FormatReader` + `ProbeableFormat` and is registered here.

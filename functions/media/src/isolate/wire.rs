@@ -160,7 +160,7 @@ pub fn decode_report(payload: &[u8]) -> io::Result<Report> {
 /// An error as the worker reports it: its code, one number and one text, enough to rebuild it.
 pub fn encode_error(e: &MediaError) -> Vec<u8> {
     let (number, text) = match e {
-        MediaError::UnsupportedCodec { codec } => (0, codec.clone()),
+        MediaError::UnsupportedCodec { codec } | MediaError::UnsupportedFormat { format: codec } => (0, codec.clone()),
         MediaError::UnsupportedSampleRate { rate } => (*rate, String::new()),
         MediaError::TooManyChannels { channels } => (*channels, String::new()),
         MediaError::TooLong { limit_secs } => (*limit_secs, String::new()),
@@ -179,6 +179,7 @@ pub fn decode_error(payload: &[u8]) -> io::Result<MediaError> {
     Ok(match code.as_str() {
         "no_audio_track" => MediaError::NoAudioTrack,
         "unsupported_codec" => MediaError::UnsupportedCodec { codec: text },
+        "unsupported_format" => MediaError::UnsupportedFormat { format: text },
         "unsupported_sample_rate" => MediaError::UnsupportedSampleRate { rate: number },
         "too_many_channels" => MediaError::TooManyChannels { channels: number },
         "too_long" => MediaError::TooLong { limit_secs: number },
@@ -202,6 +203,7 @@ mod tests {
         let errors = [
             MediaError::NoAudioTrack,
             MediaError::UnsupportedCodec { codec: "wma".into() },
+            MediaError::UnsupportedFormat { format: "NUT".into() },
             MediaError::UnsupportedSampleRate { rate: 4_294_967_291 },
             MediaError::TooManyChannels { channels: 64 },
             MediaError::TooLong { limit_secs: 86_400 },

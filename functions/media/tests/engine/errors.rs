@@ -150,3 +150,36 @@ fn truncated_mp3_converts_the_readable_part() {
 fn truncated_wav_converts_the_readable_part() {
     cut_file_converts_the_readable_part("in.wav", &[]);
 }
+
+fn unsupported_format(dir: &Dir, src: &std::path::Path) -> String {
+    match fails(dir, src) {
+        MediaError::UnsupportedFormat { format } => format,
+        other => panic!("expected unsupported_format, got [{}] {other}", other.code()),
+    }
+}
+
+#[test]
+fn a_valid_file_in_a_container_we_do_not_read_is_unsupported_format_not_corrupt() {
+    let dir = Dir::new();
+    let nut = dir.ffmpeg("in.nut", &args(&[sine(44100, 1.0)], &["-c:a", "pcm_s16le"]));
+    assert_eq!(unsupported_format(&dir, &nut), "NUT");
+    let au = dir.ffmpeg("in.au", &args(&[sine(44100, 1.0)], &["-c:a", "pcm_s16be"]));
+    assert_eq!(unsupported_format(&dir, &au), "Sun/NeXT AU");
+}
+
+#[test]
+fn a_picture_is_unsupported_format_named() {
+    let dir = Dir::new();
+    let png = dir.ffmpeg("in.png", &args(&[video(0.1)], &["-frames:v", "1"]));
+    assert_eq!(unsupported_format(&dir, &png), "a PNG image");
+}
+
+#[test]
+fn a_bare_ac3_stream_is_unsupported_codec_named() {
+    let dir = Dir::new();
+    let ac3 = dir.ffmpeg("in.ac3", &args(&[sine(48000, 1.0)], &["-c:a", "ac3"]));
+    match fails(&dir, &ac3) {
+        MediaError::UnsupportedCodec { codec } => assert_eq!(codec, "ac3"),
+        other => panic!("expected unsupported_codec, got [{}] {other}", other.code()),
+    }
+}
