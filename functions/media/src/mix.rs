@@ -1,6 +1,12 @@
 //! Channel mixing: mono and stereo pass through; wider layouts fold down to stereo with the
 //! ITU-R BS.775 / ffmpeg default coefficients (centre and surrounds at -3 dB, LFE dropped),
 //! normalised so that a full-scale input cannot clip.
+//!
+//! The one canonical layout: planes come in the order of their symphonia `Position` bits (the
+//! WAVE/WAVEFORMATEXTENSIBLE order: FL, FR, FC, LFE, BL, BR, FLC, FRC, BC, SL, SR, ...). Every
+//! decoder hands its planes out in that order with their positions, whatever order its codec
+//! stores channels in (Vorbis and Opus: FL, FC, FR, ...; AAC: FC, FL, FR, ...; AC-3 by acmod),
+//! so the down-mix below is the only place that knows what a position is worth.
 
 use symphonia::core::audio::{Channels, Position};
 
