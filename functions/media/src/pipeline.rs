@@ -5,6 +5,7 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -12,7 +13,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::decode::choose::{choose_track, codec_name, extra_data, make_decoder};
-use crate::decode::{Block, Decoder, opus_pre_skip};
+use crate::decode::{Block, opus_pre_skip};
 use crate::demux::mov_pcm;
 use crate::demux::mp4::{self, Mp4Info};
 use crate::demux::sniff::{self, Unread};
@@ -89,9 +90,9 @@ pub fn run(
     }
     let mut decoder = make_decoder(&track, &source_codec, mp4_info.as_ref())?;
     // Opus's encoder delay; symphonia's own decoders trim theirs from packet side data.
-    let pre_skip = match decoder {
-        Decoder::Opus(_) => u64::from(track.delay.or_else(|| opus_pre_skip(extra_data(&track))).unwrap_or(0)),
-        Decoder::Symphonia(_) => 0,
+    let pre_skip = match codec {
+        Some(CODEC_ID_OPUS) => u64::from(track.delay.or_else(|| opus_pre_skip(extra_data(&track))).unwrap_or(0)),
+        _ => 0,
     };
     let expected_frames = track.num_frames;
     let progress_total = track.duration.map(|d| d.get()).filter(|d| *d > 0);

@@ -8,8 +8,15 @@ use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoderOptions, CODEC_ID
 use symphonia::core::formats::{Track, TrackType};
 
 use crate::MediaError;
-use crate::decode::{Decoder, OpusDecoder};
+use crate::decode::aac::AacDecoder;
+use crate::decode::ac3::Ac3Decoder;
+use crate::decode::dts::DtsDecoder;
+use crate::decode::opus::OpusDecoder;
+use crate::decode::{Decoder, PacketDecoder};
 use crate::demux::mp4::{self, Mp4Info};
+
+/// The codecs our own decoders take (see `crate::decode`).
+const OURS: [AudioCodecId; 5] = [CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_EAC3, CODEC_ID_DCA, CODEC_ID_OPUS];
 
 /// The first audio track we can decode, else the first audio track (to name its codec).
 pub fn choose_track(tracks: &[Track], mp4: Option<&Mp4Info>) -> Result<Track, MediaError> {
@@ -19,7 +26,7 @@ pub fn choose_track(tracks: &[Track], mp4: Option<&Mp4Info>) -> Result<Track, Me
         t.codec_params
             .as_ref()
             .and_then(|p| p.audio())
-            .is_some_and(|p| p.codec == CODEC_ID_OPUS || codecs.get_audio_decoder(p.codec).is_some())
+            .is_some_and(|p| OURS.contains(&p.codec) || codecs.get_audio_decoder(p.codec).is_some())
     });
     if let Some(t) = decodable.or(audio.first()) {
         return Ok((*t).clone());
@@ -45,24 +52,29 @@ pub fn make_decoder(track: &Track, name: &str, mp4: Option<&Mp4Info>) -> Result<
         params.extra_data = Some(cookie.into_boxed_slice());
     }
     let channels = params.channels.as_ref().map(|c| c.count()).or(mp4.and_then(|i| i.channels.map(usize::from)));
-    if params.codec == CODEC_ID_AAC && channels.is_some_and(|c| c > 2) {
-        return Err(MediaError::UnsupportedCodec { codec: format!("aac ({} channels)", channels.unwrap_or(0)) });
-    }
-    if params.codec == CODEC_ID_OPUS {
-        let opus =
-            OpusDecoder::new(channels.unwrap_or(2)).map_err(|why| MediaError::UnsupportedCodec { codec: format!("opus ({why})") })?;
-        return Ok(Decoder::Opus(Box::new(opus)));
+    let extra = params.extra_data.as_deref();
+    let ours = |made: Result<Box<dyn PacketDecoder>, String>| {
+        made.map(Decoder::Own).map_err(|why| MediaError::UnsupportedCodec { codec: format!("{name} ({why})") })
+    };
+    match params.codec {
+        CODEC_ID_AAC => {
+            return AacDecoder::new(extra, params.sample_rate, channels)
+                .map(|d| Decoder::Own(Box::new(d)))
+                .map_err(|_| MediaError::UnsupportedCodec { codec: aac_variant(extra) });
+        }
+        CODEC_ID_OPUS => return ours(OpusDecoder::new(extra, channels.unwrap_or(2)).map(|d| Box::new(d) as _)),
+        CODEC_ID_AC3 | CODEC_ID_EAC3 => return ours(Ac3Decoder::new().map(|d| Box::new(d) as _)),
+        CODEC_ID_DCA => return ours(DtsDecoder::new().map(|d| Box::new(d) as _)),
+        _ => {}
     }
     let made = catch_unwind(AssertUnwindSafe(|| crate::decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default())));
     match made {
         Ok(Ok(d)) => Ok(Decoder::Symphonia(d)),
-        _ if params.codec == CODEC_ID_AAC => Err(MediaError::UnsupportedCodec { codec: aac_variant(params.extra_data.as_deref()) }),
         _ => Err(unsupported()),
     }
 }
 
-/// Names the AAC flavour symphonia rejected, from the AudioSpecificConfig: symphonia decodes
-/// only AAC-LC with at most two channels.
+/// Names the AAC flavour the decoder rejected, from the AudioSpecificConfig.
 fn aac_variant(asc: Option<&[u8]>) -> String {
     let Some(&[b0, b1, ..]) = asc else { return "aac".into() };
     let object_type = b0 >> 3;

@@ -1,24 +1,36 @@
-//! Packet decoders: symphonia's for everything it knows, plus Opus through the pure-Rust
-//! `opus-rs` decoder (symphonia has none). Both hand back planar f32. `choose` picks the track
-//! and its decoder.
+//! Packet decoders, each handing back planar f32 in the canonical channel layout (see
+//! `crate::mix`): symphonia's for what it decodes well, and ours (behind [`PacketDecoder`])
+//! for the rest — AAC (`aac`: HE-AAC and multichannel), AC-3/E-AC-3 (`ac3`), DTS (`dts`), Opus
+//! (`opus`). `choose` picks the track and its decoder; `layout` maps codecs' channel orders.
 
 use std::sync::LazyLock;
 
-use symphonia::core::codecs::registry::CodecRegistry;
-
-pub mod choose;
-mod opus;
-
-pub use opus::{OpusDecoder, opus_pre_skip};
-
 use symphonia::core::audio::Channels;
 use symphonia::core::codecs::audio::AudioDecoder;
+use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::packet::Packet;
 
+mod aac;
+mod ac3;
+pub mod choose;
+mod dts;
+mod layout;
+mod opus;
+
+pub use opus::opus_pre_skip;
+
 pub enum Decoder {
     Symphonia(Box<dyn AudioDecoder>),
-    Opus(Box<OpusDecoder>),
+    Own(Box<dyn PacketDecoder>),
+}
+
+/// A decoder of ours: one packet (one codec frame) in, planar f32 out.
+pub trait PacketDecoder: Send {
+    /// Decodes `packet` into `planes` (one Vec per channel, canonical order).
+    fn decode(&mut self, packet: &Packet, planes: &mut Vec<Vec<f32>>) -> Result<Block, SymError>;
+    /// Forgets the stream's state (after a packet that could not be decoded).
+    fn reset(&mut self);
 }
 
 /// A decoded block: frames per channel, sample rate and layout; samples are in the planes.
@@ -26,6 +38,13 @@ pub struct Block {
     pub frames: usize,
     pub rate: u32,
     pub channels: Channels,
+}
+
+impl Block {
+    /// Nothing decoded yet (a decoder that needs more packets first).
+    pub fn empty() -> Block {
+        Block { frames: 0, rate: 0, channels: Channels::Discrete(0) }
+    }
 }
 
 impl Decoder {
@@ -36,20 +55,39 @@ impl Decoder {
                 buf.copy_to_vecs_planar::<f32>(planes);
                 Ok(Block { frames: buf.frames(), rate: buf.spec().rate(), channels: buf.spec().channels().clone() })
             }
-            Decoder::Opus(d) => d.decode(packet, planes),
+            Decoder::Own(d) => {
+                let block = d.decode(packet, planes)?;
+                Ok(trim(block, packet, planes))
+            }
         }
     }
 
     pub fn reset(&mut self) {
         match self {
             Decoder::Symphonia(d) => d.reset(),
-            Decoder::Opus(d) => d.reset(),
+            Decoder::Own(d) => d.reset(),
         }
     }
 }
 
-/// symphonia's decoders and ours, in one registry: a decoder of ours implements symphonia's
-/// `AudioDecoder` + `RegisterableAudioDecoder` and is registered here.
+/// Drops what the demuxer marks as padding at either end of the packet (symphonia's decoders
+/// do this themselves): the Ogg demuxer marks the last packet's padding from the granule
+/// position, for instance.
+fn trim(block: Block, packet: &Packet, planes: &mut [Vec<f32>]) -> Block {
+    let (front, back) = (packet.trim_start.get() as usize, packet.trim_end.get() as usize);
+    if front == 0 && back == 0 {
+        return block;
+    }
+    let start = front.min(block.frames);
+    let end = block.frames.saturating_sub(back).max(start);
+    for plane in planes.iter_mut() {
+        plane.truncate(end);
+        plane.drain(..start);
+    }
+    Block { frames: end - start, ..block }
+}
+
+/// symphonia's decoders, in one registry.
 pub fn codecs() -> &'static CodecRegistry {
     static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
         let mut codecs = CodecRegistry::new();
