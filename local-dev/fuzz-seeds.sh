@@ -5,7 +5,7 @@
 # make theirs (functions/media/tests/engine/formats.rs), and cut-short copies of some.
 
 # Bump when the list changes: the seeds are made again (corpora already seeded are kept).
-seeds_version=1
+seeds_version=2
 
 # name|ffmpeg output options (the input is a sine; names with "video" also get a small video).
 seed_specs=(
@@ -43,6 +43,13 @@ seed_specs=(
     "flac-stereo.flac|-c:a flac -ac 2 -metadata title=Seed -metadata artist=Fuzz"
     "mp3-cbr.mp3|-c:a libmp3lame -b:a 32k -metadata title=Seed"
     "mp3-vbr-stereo.mp3|-c:a libmp3lame -q:a 6 -ac 2 -ar 8000"
+    "mkv-mp2.mkv|-c:a mp2 -t 0.5"
+    "mkv-ac3-51.mkv|-c:a ac3 -ac 6 -ar 48000 -b:a 192k -t 0.5"
+    "mp4-eac3.mp4|-c:a eac3 -ac 2 -ar 32000 -t 0.5"
+    "mkv-dts.mkv|-strict -2 -c:a dca -ar 48000 -ac 2 -t 0.5"
+    "mp4-aac-51.mp4|-c:a aac -ac 6 -b:a 64k -t 0.5"
+    "aac-adts.aac|-c:a aac -b:a 24k"
+    "ogg-opus-51.opus|-c:a libopus -ac 6 -b:a 64k -t 0.5"
     "avi-pcm-s16.avi|-c:a pcm_s16le -ar 8000"
     "avi-pcm-s24-stereo.avi|-c:a pcm_s24le -ac 2 -ar 8000 -t 0.5"
     "avi-pcm-video.avi|-c:v mpeg4 -c:a pcm_s16le -ar 8000 -shortest"
