@@ -53,8 +53,7 @@ pub fn make_decoder(track: &Track, name: &str, mp4: Option<&Mp4Info>) -> Result<
             OpusDecoder::new(channels.unwrap_or(2)).map_err(|why| MediaError::UnsupportedCodec { codec: format!("opus ({why})") })?;
         return Ok(Decoder::Opus(Box::new(opus)));
     }
-    let made =
-        catch_unwind(AssertUnwindSafe(|| crate::decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default())));
+    let made = catch_unwind(AssertUnwindSafe(|| crate::decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default())));
     match made {
         Ok(Ok(d)) => Ok(Decoder::Symphonia(d)),
         _ if params.codec == CODEC_ID_AAC => Err(MediaError::UnsupportedCodec { codec: aac_variant(params.extra_data.as_deref()) }),
@@ -102,6 +101,9 @@ pub fn codec_name(id: AudioCodecId, mp4: Option<&Mp4Info>) -> String {
     };
     if !known.is_empty() {
         return known.into();
+    }
+    if let Some(name) = crate::demux::codec_ids::name(id) {
+        return name;
     }
     match mp4.and_then(|i| i.fourcc) {
         Some(f) => mp4::codec_name(f),

@@ -6,7 +6,7 @@ use crate::support::{Dir, args, assert_same_duration, assert_same_level, assert_
 
 /// Makes `name` with ffmpeg from a test sound of `expect_channels` channels (and optionally a
 /// video), converts at V2, checks the length and that it sounds like the source.
-fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], expect_codec: &str, expect_channels: u8) {
+pub fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], expect_codec: &str, expect_channels: u8) {
     let dir = Dir::new();
     let layout = if expect_channels == 1 { "mono" } else { "stereo" };
     let mut parts = vec![sound(rate, 2.5, layout, usize::from(expect_channels))];

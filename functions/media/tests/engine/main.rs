@@ -4,6 +4,7 @@
 
 mod errors;
 mod features;
+mod flv;
 mod formats;
 mod layouts;
 mod limits;
