@@ -30,9 +30,6 @@ pub fn run(
     progress: &mut dyn FnMut(f32),
     cancel: &AtomicBool,
 ) -> Result<Report, MediaError> {
-    if source.is_seekable() && crate::demux::avi::looks_like_avi(&mut source)? {
-        return crate::demux::avi::run(source, sink, options, progress, cancel);
-    }
     let mp4_info = inspect_mp4(&mut source)?;
     if let Some(info) = &mp4_info {
         if !info.has_moov {
@@ -50,9 +47,8 @@ pub fn run(
     if let Some(ext) = options.extension.as_deref() {
         hint.with_extension(ext);
     }
-    let probed = catch_unwind(AssertUnwindSafe(|| {
-        crate::demux::probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
-    }));
+    let probed =
+        catch_unwind(AssertUnwindSafe(|| crate::demux::probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())));
     let mut format = match probed {
         Ok(Ok(f)) => f,
         Ok(Err(SymError::IoError(e))) if e.kind() != ErrorKind::UnexpectedEof => return Err(MediaError::Io(e)),

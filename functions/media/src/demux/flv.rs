@@ -18,6 +18,7 @@ use symphonia::core::formats::well_known::FORMAT_ID_FLV;
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::{Metadata, MetadataLog};
 
+use crate::demux::bytes::read_up_to;
 use crate::demux::packets::Packetizer;
 
 const INFO: FormatInfo = FormatInfo { format: FORMAT_ID_FLV, short_name: "flv", long_name: "Flash Video" };
@@ -187,21 +188,6 @@ impl Audio {
         }
         self.packets.end_chunk();
     }
-}
-
-/// Reads until `buf` is full or the source ends; returns the bytes read.
-fn read_up_to(r: &mut MediaSourceStream<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0usize;
-    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-        match r.read_buf(rest) {
-            Ok(0) => break,
-            Ok(n) => got = got.saturating_add(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 impl FormatReader for FlvReader<'_> {

@@ -1,8 +1,8 @@
 //! Containers we read ourselves, where symphonia has no demuxer or mishandles one, and how the
 //! source is presented to symphonia's own demuxers.
 //!
-//! - `avi`: AVI (RIFF) audio streams, read in bounded blocks.
-//! - `flv`: Flash Video's audio tags, a symphonia `FormatReader`.
+//! - `avi` and `flv`: AVI's audio streams and Flash Video's audio tags, as symphonia
+//!   `FormatReader`s.
 //! - `mp4`: a walk of MP4/MOV boxes for what symphonia misses (edit list, codec names, ALAC in
 //!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
@@ -37,6 +37,7 @@ pub fn probe() -> &'static Probe {
     static PROBE: LazyLock<Probe> = LazyLock::new(|| {
         let mut probe = Probe::default();
         symphonia::default::register_enabled_formats(&mut probe);
+        probe.register_format::<avi::AviReader<'_>>();
         probe.register_format::<flv::FlvReader<'_>>();
         probe
     });
