@@ -4,7 +4,8 @@
 //! - `avi` and `flv`: AVI's audio streams and Flash Video's audio tags, as symphonia
 //!   `FormatReader`s.
 //! - `mp4`: a walk of MP4/MOV boxes for what symphonia misses (edit list, codec names, ALAC in
-//!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
+//!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks, with the speakers of
+//!   `mov_chan`.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
 //! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
 //! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
@@ -23,6 +24,7 @@ pub mod bytes;
 pub mod codec_ids;
 pub mod flv;
 pub mod mkv;
+pub mod mov_chan;
 pub mod mov_pcm;
 pub mod mp4;
 pub mod mpa;

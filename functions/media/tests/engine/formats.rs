@@ -150,6 +150,12 @@ fn mov_with_big_endian_16_bit_pcm() {
     converts("in.mov", 44100, true, &["-c:v", "libx264", "-c:a", "pcm_s16be", "-shortest"], "pcm", 1);
 }
 
+/// Past 65,535 Hz ffmpeg writes a version 2 `lpcm` sample entry.
+#[test]
+fn mov_with_96k_pcm() {
+    converts("in.mov", 96000, false, &["-c:a", "pcm_s16le", "-ac", "2"], "pcm", 2);
+}
+
 #[test]
 fn mov_with_float_pcm() {
     converts("in.mov", 44100, false, &["-c:a", "pcm_f32le"], "pcm", 1);
