@@ -66,6 +66,11 @@ pub fn avi(data: &[u8]) {
     packets(data, |mss| Ok(Box::new(crate::demux::avi::AviReader::try_new(mss)?)));
 }
 
+/// The ASF reader.
+pub fn asf(data: &[u8]) {
+    packets(data, |mss| Ok(Box::new(crate::demux::asf::AsfReader::try_new(mss)?)));
+}
+
 /// The FLV reader.
 pub fn flv(data: &[u8]) {
     packets(data, |mss| Ok(Box::new(crate::demux::flv::FlvReader::try_new(mss)?)));

@@ -5,7 +5,6 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
-mod codec;
 mod header;
 
 use std::io;
@@ -84,7 +83,7 @@ impl<'s> AviReader<'s> {
         }
         let (mut tracks, mut audio) = (Vec::new(), Vec::new());
         for stream in header::read(&mut reader)?.iter().filter(|s| s.is_audio()) {
-            let Some((params, packets)) = codec::from_strf(&stream.strf) else { continue };
+            let Some((params, packets)) = crate::demux::wave_format::parse(&stream.strf) else { continue };
             let rate = params.sample_rate.unwrap_or(0);
             let mut track = Track::new(stream.number);
             track.with_codec_params(CodecParameters::Audio(params));

@@ -2,6 +2,7 @@
 //! converts it and checks the MP3 with ffmpeg/ffprobe. ffmpeg and ffprobe must be on PATH
 //! (`apt-get install ffmpeg`); without them these tests fail, they never skip.
 
+mod asf;
 mod avi_codecs;
 mod errors;
 mod features;

@@ -1,7 +1,8 @@
-//! An AVI audio stream's format (`strf`: WAVEFORMATEX or WAVEFORMATEXTENSIBLE) to the track's
-//! codec parameters and the packetizer that cuts its chunks into what the decoder wants: PCM
-//! in blocks of frames, ADPCM in its blocks, MPEG audio and AC-3 in frames, AAC and DTS as
-//! chunks. Codecs without a decoder here are listed with their ID, to be named in the error.
+//! An audio stream's WAVEFORMATEX or WAVEFORMATEXTENSIBLE (AVI's `strf`, ASF's stream
+//! properties) to the track's codec parameters and the packetizer that cuts its chunks into
+//! what the decoder wants: PCM in blocks of frames, ADPCM and WMA in their blocks, MPEG audio
+//! and AC-3 in frames, AAC and DTS as chunks. Codecs without a decoder here are listed with
+//! their ID, to be named in the error.
 
 #![deny(clippy::arithmetic_side_effects)]
 
@@ -18,7 +19,7 @@ use crate::demux::split::Syntax;
 const PCM_PACKET: usize = 64 * 1024;
 
 /// `None` for a format too short to hold a WAVEFORMATEX, or without channels or rate.
-pub fn from_strf(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
+pub fn parse(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
     let mut tag = le16(f, 0)?;
     let channels = le16(f, 2)?;
     let rate = le32(f, 4)?;
@@ -43,7 +44,7 @@ pub fn from_strf(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
     let ch = usize::from(channels);
     let packets = match tag {
         1 | 3 | 6 | 7 => {
-            let Some(codec) = pcm_codec(tag, bits) else { return Some(named(params, tag)) };
+            let Some(codec) = pcm_codec(tag, bits) else { return Some(named(params, tag, block_align)) };
             let frame = usize::from(bits / 8).saturating_mul(ch).max(1);
             let max = PCM_PACKET.checked_div(frame).unwrap_or(1).max(1);
             params.for_codec(codec).with_max_frames_per_packet(max as u64).with_bits_per_coded_sample(u32::from(bits));
@@ -82,7 +83,7 @@ pub fn from_strf(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
             params.for_codec(CODEC_ID_DCA);
             Packetizer::whole(512, false)
         }
-        _ => return Some(named(params, tag)),
+        _ => return Some(named(params, tag, block_align)),
     };
     Some((params, packets))
 }
@@ -101,8 +102,9 @@ fn pcm_codec(tag: u16, bits: u16) -> Option<symphonia::core::codecs::audio::Audi
     })
 }
 
-/// A track of a codec we cannot decode: listed so that the error names it.
-fn named(mut params: AudioCodecParameters, tag: u16) -> (AudioCodecParameters, Packetizer) {
+/// A track of a codec we cannot decode: listed so that the error names it (its packets, the
+/// format's blocks, are for the decoder to come).
+fn named(mut params: AudioCodecParameters, tag: u16, block_align: usize) -> (AudioCodecParameters, Packetizer) {
     let codec = match tag {
         0x0160 | 0x0161 => CODEC_ID_WMA,
         0x0162 => CODEC_ID_WMA_PRO,
@@ -112,7 +114,8 @@ fn named(mut params: AudioCodecParameters, tag: u16) -> (AudioCodecParameters, P
         other => wave_format(other),
     };
     params.for_codec(codec);
-    (params, Packetizer::whole(0, false))
+    let packets = if block_align > 0 { Packetizer::blocks(block_align, 0, 1) } else { Packetizer::whole(0, false) };
+    (params, packets)
 }
 
 #[cfg(test)]
@@ -133,20 +136,20 @@ mod tests {
 
     #[test]
     fn adpcm_blocks_and_aac_configs_are_worked_out() {
-        let (p, _) = from_strf(&wfx(0x11, 2, 44_100, 2048, 4)).unwrap();
+        let (p, _) = parse(&wfx(0x11, 2, 44_100, 2048, 4)).unwrap();
         assert_eq!((p.codec, p.frames_per_block), (CODEC_ID_ADPCM_IMA_WAV, Some(2041)));
-        let (p, _) = from_strf(&wfx(0x02, 1, 22_050, 512, 4)).unwrap();
+        let (p, _) = parse(&wfx(0x02, 1, 22_050, 512, 4)).unwrap();
         assert_eq!((p.codec, p.frames_per_block), (CODEC_ID_ADPCM_MS, Some(1012)));
-        let (p, _) = from_strf(&wfx(0xff, 2, 44_100, 0, 16)).unwrap();
+        let (p, _) = parse(&wfx(0xff, 2, 44_100, 0, 16)).unwrap();
         assert_eq!(p.extra_data.as_deref(), Some(&[0x12, 0x10][..]));
     }
 
     #[test]
     fn undecodable_formats_are_listed_by_id_and_broken_ones_not_at_all() {
-        assert_eq!(from_strf(&wfx(0x2000, 6, 48_000, 0, 0)).unwrap().0.codec, CODEC_ID_AC3);
-        assert_eq!(from_strf(&wfx(0x0161, 2, 44_100, 0, 0)).unwrap().0.codec, CODEC_ID_WMA);
-        assert_eq!(from_strf(&wfx(0x1234, 2, 44_100, 0, 0)).unwrap().0.codec, wave_format(0x1234));
-        assert!(from_strf(&wfx(1, 0, 44_100, 4, 16)).is_none());
-        assert!(from_strf(&[1, 0, 2]).is_none());
+        assert_eq!(parse(&wfx(0x2000, 6, 48_000, 0, 0)).unwrap().0.codec, CODEC_ID_AC3);
+        assert_eq!(parse(&wfx(0x0161, 2, 44_100, 0, 0)).unwrap().0.codec, CODEC_ID_WMA);
+        assert_eq!(parse(&wfx(0x1234, 2, 44_100, 0, 0)).unwrap().0.codec, wave_format(0x1234));
+        assert!(parse(&wfx(1, 0, 44_100, 4, 16)).is_none());
+        assert!(parse(&[1, 0, 2]).is_none());
     }
 }
