@@ -114,9 +114,7 @@ impl<'s> AsfReader<'s> {
         let audio = &mut self.audio;
         let _ = packet::payloads(self.packet.get(..got).unwrap_or_default(), &mut |stream, data| {
             if let Some(a) = audio.iter_mut().find(|a| a.number == stream) {
-                for piece in data.chunks(64 * 1024) {
-                    a.packets.push(piece);
-                }
+                a.packets.push(data);
                 a.packets.end_chunk();
             }
         });

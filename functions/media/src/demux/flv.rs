@@ -183,9 +183,7 @@ impl Audio {
         if !matches!(self.packets, Packetizer::Split(_)) || self.next_pts == 0 {
             self.next_pts = pts;
         }
-        for piece in payload.get(self.skip..).unwrap_or_default().chunks(64 * 1024) {
-            self.packets.push(piece);
-        }
+        self.packets.push(payload.get(self.skip..).unwrap_or_default());
         self.packets.end_chunk();
     }
 }

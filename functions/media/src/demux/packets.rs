@@ -46,7 +46,8 @@ impl Packetizer {
         Packetizer::Split(Splitter::new(syntax))
     }
 
-    /// Adds a piece of the current chunk (at most 64 KiB; drain [`Packetizer::next`] first).
+    /// Adds a piece of the current chunk (at most [`MAX_WHOLE`]). Once callers have taken every
+    /// packet ([`Packetizer::next`]), nothing but a partial block or frame is held.
     pub fn push(&mut self, data: &[u8]) {
         match self {
             Packetizer::Whole { buf, overflow, .. } => {

@@ -39,9 +39,10 @@ impl Syntax {
     }
 }
 
-/// More than any frame of either syntax (MPEG ≤ 2,881, E-AC-3 ≤ 4,096 bytes) plus the pieces
-/// callers push at a time: bytes held while no frame is found are dropped past it.
-const MAX_BUFFER: usize = 256 * 1024;
+/// More than a drained splitter holds back: one frame (MPEG ≤ 2,881, E-AC-3 ≤ 4,096 bytes)
+/// waiting for the rest of it or for the header after it. More held back is junk no frame
+/// fits in, and is dropped.
+const MAX_HELD: usize = 16 * 1024;
 
 /// Buffers pushed bytes and hands out whole frames; bytes between frames are skipped.
 pub struct Splitter {
@@ -51,19 +52,22 @@ pub struct Splitter {
     start: usize,
     /// The stream the last frame belonged to: the next frame is expected right after it.
     synced: Option<(u8, u32, u8)>,
+    /// [`Splitter::next`] has looked at everything held (so what it held back is no frame).
+    drained: bool,
 }
 
 impl Splitter {
     pub fn new(syntax: Syntax) -> Splitter {
-        Splitter { syntax, buf: Vec::new(), start: 0, synced: None }
+        Splitter { syntax, buf: Vec::new(), start: 0, synced: None, drained: false }
     }
 
-    /// Adds bytes (callers push pieces of at most 64 KiB).
+    /// Adds bytes. Callers that push again before taking every frame ([`Splitter::next`])
+    /// hold all they pushed.
     pub fn push(&mut self, data: &[u8]) {
         self.buf.drain(..self.start);
         self.start = 0;
-        if self.buf.len().saturating_add(data.len()) > MAX_BUFFER {
-            // Nothing frame-like in a long stretch: keep only a possible header's start.
+        if std::mem::take(&mut self.drained) && self.buf.len() > MAX_HELD {
+            // Keep only what may be the start of a header.
             let keep = self.syntax.header_len();
             self.buf.drain(..self.buf.len().saturating_sub(keep));
             self.synced = None;
@@ -112,6 +116,7 @@ impl Splitter {
             return Some((data, frame.samples));
         }
         self.start = at;
+        self.drained = true;
         None
     }
 }
@@ -163,7 +168,7 @@ mod tests {
         for _ in 0..100 {
             s.push(&[0x0b; 64 * 1024]);
             assert_eq!(s.next(false), None);
-            assert!(s.buf.capacity() <= MAX_BUFFER * 2);
+            assert!(s.buf.len() <= MAX_HELD + 64 * 1024);
         }
     }
 }
