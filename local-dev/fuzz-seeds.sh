@@ -5,7 +5,7 @@
 # make theirs (functions/media/tests/engine/formats.rs), and cut-short copies of some.
 
 # Bump when the list changes: the seeds are made again (corpora already seeded are kept).
-seeds_version=2
+seeds_version=4
 
 # name|ffmpeg output options (the input is a sine; names with "video" also get a small video).
 seed_specs=(
@@ -53,11 +53,26 @@ seed_specs=(
     "avi-pcm-s16.avi|-c:a pcm_s16le -ar 8000"
     "avi-pcm-s24-stereo.avi|-c:a pcm_s24le -ac 2 -ar 8000 -t 0.5"
     "avi-pcm-video.avi|-c:v mpeg4 -c:a pcm_s16le -ar 8000 -shortest"
+    "avi-mp3-video.avi|-c:v mpeg4 -c:a libmp3lame -b:a 32k -shortest"
+    "avi-mp2.avi|-c:a mp2 -b:a 64k"
+    "avi-adpcm-ima.avi|-c:a adpcm_ima_wav -ar 8000"
+    "avi-adpcm-ms.avi|-c:a adpcm_ms -ar 8000"
+    "avi-aac.avi|-c:a aac -b:a 24k"
+    "avi-ac3.avi|-c:a ac3 -b:a 64k -ar 48000 -t 0.5"
+    "flv-aac.flv|-c:a aac -b:a 24k"
+    "flv-mp3-video.flv|-c:v flv -c:a libmp3lame -b:a 32k -ar 22050 -shortest"
+    "flv-pcm.flv|-c:a pcm_s16le -ar 11025"
+    "wmv-wmav2-video.wmv|-c:v wmv2 -c:a wmav2 -b:a 32k -shortest"
+    "wma-wmav1.wma|-c:a wmav1 -b:a 32k"
+    "asf-mp3.asf|-c:a libmp3lame -b:a 32k"
+    "mov-pcm-5.1.mov|-ac 6 -c:a pcm_s16le -ar 8000 -t 0.5"
+    "mov-lpcm-96k.mov|-c:a pcm_s16le -ar 96000 -t 0.1"
 )
 
 # Seeds cut to their first half: a container that claims more than the file holds.
 cut_seeds=(mp4-aac-video.mp4 mp4-aac-faststart.mp4 mov-pcm-s16le-stereo.mov mkv-opus.mkv mkv-flac-stereo.mkv
-    webm-vorbis.webm ogg-vorbis.ogg wav-s16.wav flac-stereo.flac mp3-cbr.mp3 avi-pcm-s16.avi caf-s16le.caf)
+    webm-vorbis.webm ogg-vorbis.ogg wav-s16.wav flac-stereo.flac mp3-cbr.mp3 avi-pcm-s16.avi caf-s16le.caf
+    avi-mp3-video.avi flv-mp3-video.flv asf-mp3.asf)
 
 # Makes the seeds into $1, once (per seeds_version).
 make_seeds() {
@@ -84,6 +99,8 @@ seed_corpus() {
     case "$target" in
         mp4_scan | mov_pcm) pattern='.*\.\(mp4\|m4a\|mov\)' ;;
         avi) pattern='.*\.avi' ;;
+        flv) pattern='.*\.flv' ;;
+        asf) pattern='.*\.\(asf\|wma\|wmv\)' ;;
         cut) pattern='.*\.\(mkv\|webm\)' ;;
         *) pattern='.*' ;;
     esac

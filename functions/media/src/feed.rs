@@ -1,7 +1,7 @@
 //! Decoded PCM in, MP3 out: on the first audio it writes the ID3 tag and sets up the mixer and
 //! output stage; it applies the container's trim (encoder priming, real length) and builds the
 //! report. It also enforces the format limits on what decoders hand out and the cap on the
-//! MP3's length. Shared by the symphonia pipeline and the AVI and MOV PCM readers.
+//! MP3's length. Shared by the symphonia pipeline and the MOV PCM reader.
 
 use std::time::Duration;
 

@@ -4,6 +4,9 @@
 use std::io::{Cursor, Read, Write};
 use std::sync::atomic::AtomicBool;
 
+use symphonia::core::formats::FormatReader;
+use symphonia::core::io::MediaSourceStream;
+
 use crate::{Mp3Sink, Options};
 
 /// An MP3 sink that keeps nothing.
@@ -49,10 +52,28 @@ pub fn mov_pcm(data: &[u8]) {
     }
 }
 
+/// Every packet of a demuxer of ours (`open` makes it from the bytes), as the pipeline reads
+/// them; stops at the first error, as the pipeline does.
+fn packets<'s>(data: &'s [u8], open: fn(MediaSourceStream<'s>) -> symphonia::core::errors::Result<Box<dyn FormatReader + 's>>) {
+    let mss = MediaSourceStream::new(Box::new(Cursor::new(data)), Default::default());
+    let Ok(mut reader) = open(mss) else { return };
+    let _ = reader.tracks().len();
+    while let Ok(Some(_)) = reader.next_packet() {}
+}
+
 /// The AVI reader.
 pub fn avi(data: &[u8]) {
-    let source = Box::new(Cursor::new(data.to_vec()));
-    let _ = crate::demux::avi::run(source, &mut NullSink, &options(), &mut |_| {}, &AtomicBool::new(false));
+    packets(data, |mss| Ok(Box::new(crate::demux::avi::AviReader::try_new(mss)?)));
+}
+
+/// The ASF reader.
+pub fn asf(data: &[u8]) {
+    packets(data, |mss| Ok(Box::new(crate::demux::asf::AsfReader::try_new(mss)?)));
+}
+
+/// The FLV reader.
+pub fn flv(data: &[u8]) {
+    packets(data, |mss| Ok(Box::new(crate::demux::flv::FlvReader::try_new(mss)?)));
 }
 
 /// The Matroska walk (cut Segments, oversized Attachments), then reading through the patched

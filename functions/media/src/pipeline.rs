@@ -32,9 +32,6 @@ pub fn run(
     progress: &mut dyn FnMut(f32),
     cancel: &AtomicBool,
 ) -> Result<Report, MediaError> {
-    if source.is_seekable() && crate::demux::avi::looks_like_avi(&mut source)? {
-        return crate::demux::avi::run(source, sink, options, progress, cancel);
-    }
     let head = read_head(&mut source)?;
     let mp4_info = inspect_mp4(&mut source)?;
     if let Some(info) = &mp4_info {

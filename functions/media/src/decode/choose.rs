@@ -121,6 +121,9 @@ pub fn codec_name(id: AudioCodecId, mp4: Option<&Mp4Info>) -> String {
     if !known.is_empty() {
         return known.into();
     }
+    if let Some(name) = crate::demux::codec_ids::name(id) {
+        return name;
+    }
     match mp4.and_then(|i| i.fourcc) {
         Some(f) => mp4::codec_name(f),
         None => format!("codec {id}"),

@@ -1,27 +1,42 @@
 //! Containers we read ourselves, where symphonia has no demuxer or mishandles one, and how the
 //! source is presented to symphonia's own demuxers.
 //!
-//! - `avi`: AVI (RIFF) audio streams, read in bounded blocks.
+//! - `avi`, `flv` and `asf`: AVI's audio streams, Flash Video's audio tags and ASF's (WMA,
+//!   WMV) audio streams, as symphonia `FormatReader`s.
 //! - `mp4`: a walk of MP4/MOV boxes for what symphonia misses (edit list, codec names, ALAC in
-//!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
+//!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks, with the speakers of
+//!   `mov_chan`.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
 //! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
 //! - `sniff`: names what a file we cannot read looks like, for an error that tells the truth.
 //! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
-//!   are shared by the demuxers.
+//!   are shared by the demuxers; so are `packets` (container chunks to codec packets), `split`
+//!   with `mpa` and `ac3` (frames found by their headers), `aac` (AudioSpecificConfig) and
+//!   `codec_ids` (IDs and names of codecs symphonia has none for) and `wave_format` (the
+//!   WAVEFORMATEX of AVI and ASF).
 
 use std::sync::LazyLock;
 
 use symphonia::core::formats::probe::Probe;
 
+pub mod aac;
+pub mod ac3;
+pub mod asf;
 pub mod avi;
 pub mod bytes;
+pub mod codec_ids;
+pub mod flv;
 pub mod mkv;
+pub mod mov_chan;
 pub mod mov_pcm;
 pub mod mp4;
+pub mod mpa;
+pub mod packets;
 pub mod pcm;
 pub mod present;
 pub mod sniff;
+pub mod split;
+pub mod wave_format;
 
 /// symphonia's demuxers and ours, in one probe: a demuxer of ours implements symphonia's
 /// `FormatReader` + `ProbeableFormat` and is registered here.
@@ -29,6 +44,9 @@ pub fn probe() -> &'static Probe {
     static PROBE: LazyLock<Probe> = LazyLock::new(|| {
         let mut probe = Probe::default();
         symphonia::default::register_enabled_formats(&mut probe);
+        probe.register_format::<asf::AsfReader<'_>>();
+        probe.register_format::<avi::AviReader<'_>>();
+        probe.register_format::<flv::FlvReader<'_>>();
         probe
     });
     &PROBE

@@ -34,6 +34,10 @@ pub struct Mp4Info {
     pub alac_cookie: Option<Vec<u8>>,
     /// Where the samples are, for uncompressed PCM (read without symphonia, see `mov_pcm`).
     pub pcm: Option<crate::demux::mov_pcm::PcmLayout>,
+    /// Offset of the channel count of a version 0/1 PCM sample entry with more than two
+    /// channels, which symphonia refuses: it is shown 2 (see `present`), as `mov_pcm` reads
+    /// the samples.
+    pub pcm_channels_at: Option<u64>,
     /// Offsets of the type fields of `udta`/`meta` boxes too large to hold in memory (cover
     /// art), to be hidden from symphonia as `free` boxes (see `present`).
     pub oversized: Vec<u64>,
@@ -257,6 +261,10 @@ fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) ->
                 // + version/revision/vendor(8) + channelcount(2)
                 t.fourcc = stsd.get(12..16).and_then(|f| f.try_into().ok());
                 t.channels = stsd.get(32..34).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                // A version 2 entry has its count further on (32 bits; 3 stands in the old place).
+                if stsd.get(24..26) == Some(&[0, 2]) {
+                    t.channels = be_u32(&stsd, 56).and_then(|c| u16::try_from(c).ok());
+                }
                 if t.fourcc == Some(*b"alac") {
                     t.alac_cookie = find_alac_cookie(&stsd[16.min(stsd.len())..]);
                 }
@@ -276,6 +284,10 @@ fn sample_entry<R: Read + Seek>(r: &mut R, minf: &BoxHeader, t: &mut Mp4Info) ->
             }
             let (stsz, stsc, offsets) = (read_payload(r, stsz, 16)?, read_payload(r, stsc, max)?, read_payload(r, offsets, max)?);
             t.pcm = crate::demux::mov_pcm::layout(&stsd, &stsz, &stsc, &offsets, co64);
+            let classic = stsd.get(24..26).is_some_and(|v| v[0] == 0 && v[1] < 2);
+            if t.pcm.as_ref().is_some_and(|p| classic && p.channels > 2) {
+                t.pcm_channels_at = tables.iter().find(|b| &b.kind == b"stsd").map(|b| b.start.saturating_add(32));
+            }
         }
     }
     Ok(())

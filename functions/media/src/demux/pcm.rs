@@ -1,5 +1,5 @@
 //! Raw PCM sample formats and their conversion from interleaved bytes to planar f32, for the
-//! containers we read PCM from ourselves (AVI, QuickTime).
+//! containers we read PCM from ourselves (QuickTime).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SampleKind {

@@ -3,7 +3,8 @@
 //! conversion's memory hidden (symphonia reads cover art, attachments and tags whole): MP4
 //! `udta`/`meta` boxes, Matroska Attachments, FLAC pictures past [`MAX_METADATA`], and an
 //! ID3v2 tag past it in front of an MP3 or FLAC stream. Hidden metadata costs the MP3 its tags,
-//! never its audio.
+//! never its audio. A MOV PCM track of more than two channels in a version 0/1 entry, which
+//! symphonia refuses, is shown to it as stereo (`mov_pcm` reads the samples).
 
 #![deny(clippy::arithmetic_side_effects)]
 
@@ -24,6 +25,7 @@ pub fn present(mut source: Box<dyn MediaSource>, mp4: Option<&Mp4Info>) -> io::R
     }
     if let Some(info) = mp4 {
         let mut patches: Vec<(u64, Vec<u8>)> = info.oversized.iter().map(|at| (*at, b"free".to_vec())).collect();
+        patches.extend(info.pcm_channels_at.map(|at| (at, vec![0, 2])));
         // A 32-bit box size of 0 means "to the end of the file"; a 64-bit one is left alone.
         let cut = match info.cut_box {
             Some(at) if !large_box(&mut source, at)? => {

@@ -56,11 +56,6 @@ fn unsupported(name: &str, codec_args: &[&str], channels: &str) -> String {
 }
 
 #[test]
-fn mp3_in_avi_is_unsupported_and_named() {
-    assert_eq!(unsupported("in.avi", &["-c:a", "libmp3lame"], "2"), "mp3");
-}
-
-#[test]
 fn truehd_in_mkv_is_unsupported_and_named() {
     assert_eq!(unsupported("in.mkv", &["-strict", "-2", "-c:a", "truehd"], "2"), "truehd");
 }

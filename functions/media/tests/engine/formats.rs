@@ -6,7 +6,7 @@ use crate::support::{Dir, args, assert_same_duration, assert_same_level, assert_
 
 /// Makes `name` with ffmpeg from a test sound of `expect_channels` channels (and optionally a
 /// video), converts at V2, checks the length and that it sounds like the source.
-fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], expect_codec: &str, expect_channels: u8) {
+pub fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], expect_codec: &str, expect_channels: u8) {
     let dir = Dir::new();
     let layout = if expect_channels == 1 { "mono" } else { "stereo" };
     let mut parts = vec![sound(rate, 2.5, layout, usize::from(expect_channels))];
@@ -148,6 +148,12 @@ fn mov_with_24_bit_little_endian_pcm() {
 #[test]
 fn mov_with_big_endian_16_bit_pcm() {
     converts("in.mov", 44100, true, &["-c:v", "libx264", "-c:a", "pcm_s16be", "-shortest"], "pcm", 1);
+}
+
+/// Past 65,535 Hz ffmpeg writes a version 2 `lpcm` sample entry.
+#[test]
+fn mov_with_96k_pcm() {
+    converts("in.mov", 96000, false, &["-c:a", "pcm_s16le", "-ac", "2"], "pcm", 2);
 }
 
 #[test]

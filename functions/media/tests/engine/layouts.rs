@@ -58,3 +58,13 @@ fn avi_5_1_pcm() {
 fn m4a_5_1_alac() {
     downmixes("in.m4a", "5.1", 6, &["-c:a", "alac"], "alac");
 }
+
+#[test]
+fn mov_5_1_pcm() {
+    downmixes("in.mov", "5.1", 6, &["-c:a", "pcm_s16le"], "pcm");
+}
+
+#[test]
+fn mov_7_1_pcm_24_bit() {
+    downmixes("in.mov", "7.1", 8, &["-c:a", "pcm_s24le"], "pcm");
+}

@@ -1,0 +1,4 @@
+//! The ASF reader.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| media::fuzzing::asf(data));
