@@ -5,8 +5,10 @@
 //! - `mp4`: a walk of MP4/MOV boxes for what symphonia misses (edit list, codec names, ALAC in
 //!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
-//! - `frames`: elementary-stream framing (ADTS, MPEG audio, AC-3/E-AC-3, DTS, LATM), for the
-//!   demuxers of a plain byte stream.
+//! - `mpeg`: what the MPEG-TS and MPEG-PS demuxers share (PES headers, elementary streams,
+//!   LPCM, their symphonia `FormatReader`).
+//! - `frames`: elementary-stream framing (ADTS, MPEG audio, AC-3/E-AC-3, DTS, LATM), for them
+//!   and any demuxer of a plain byte stream.
 //! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
 //! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
 //!   are shared by the demuxers.
@@ -21,6 +23,7 @@ pub mod frames;
 pub mod mkv;
 pub mod mov_pcm;
 pub mod mp4;
+pub mod mpeg;
 pub mod pcm;
 pub mod present;
 
