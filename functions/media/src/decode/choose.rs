@@ -92,6 +92,7 @@ pub fn codec_name(id: AudioCodecId, mp4: Option<&Mp4Info>) -> String {
         CODEC_ID_EAC3 => "eac3",
         CODEC_ID_AC4 => "ac4",
         CODEC_ID_DCA => "dts",
+        CODEC_ID_TRUEHD => "truehd",
         CODEC_ID_WMA => "wma",
         CODEC_ID_SPEEX => "speex",
         CODEC_ID_WAVPACK => "wavpack",

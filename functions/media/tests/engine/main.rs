@@ -7,4 +7,5 @@ mod features;
 mod formats;
 mod layouts;
 mod limits;
+mod mpegts;
 mod support;
