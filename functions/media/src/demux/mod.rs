@@ -5,8 +5,8 @@
 //! - `mp4`: a walk of MP4/MOV boxes for what symphonia misses (edit list, codec names, ALAC in
 //!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
-//! - `mpegts` (TS, M2TS): a symphonia demuxer of ours, over `mpeg` (PES headers, elementary
-//!   streams, LPCM, the `FormatReader`), which an MPEG-PS demuxer can share.
+//! - `mpegts` (TS, M2TS) and `mpegps` (MPEG-1/2 PS, VOB): symphonia demuxers of ours, over
+//!   `mpeg`, what both share (PES headers, elementary streams, LPCM, their `FormatReader`).
 //! - `frames`: elementary-stream framing (ADTS, MPEG audio, AC-3/E-AC-3, DTS, LATM), for them
 //!   and any demuxer of a plain byte stream.
 //! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
@@ -24,6 +24,7 @@ pub mod mkv;
 pub mod mov_pcm;
 pub mod mp4;
 pub mod mpeg;
+pub mod mpegps;
 pub mod mpegts;
 pub mod pcm;
 pub mod present;
@@ -35,6 +36,7 @@ pub fn probe() -> &'static Probe {
         let mut probe = Probe::default();
         symphonia::default::register_enabled_formats(&mut probe);
         probe.register_format::<mpegts::TsReader<'_>>();
+        probe.register_format::<mpegps::PsReader<'_>>();
         probe
     });
     &PROBE

@@ -7,5 +7,6 @@ mod features;
 mod formats;
 mod layouts;
 mod limits;
+mod mpegps;
 mod mpegts;
 mod support;
