@@ -38,6 +38,8 @@ const MAX_BUFFERED: usize = 256 * 1024;
 const PCM_PACKET: usize = 16 * 1024;
 /// The framings `Coding::Detect` tries, in order.
 const DETECT: [Framing; 4] = [Framing::Adts, Framing::Mpeg, Framing::Ac3, Framing::Dts];
+/// `Coding::Detect` tries again after this many more bytes (each try reads all it has).
+const DETECT_STEP: usize = 2048;
 
 pub struct Es {
     coding: Coding,
@@ -53,11 +55,24 @@ pub struct Es {
     next_ts: u64,
     /// The stream ended inside a frame.
     cut: bool,
+    /// How many bytes `Coding::Detect` last tried.
+    tried: usize,
 }
 
 impl Es {
     pub fn new(coding: Coding) -> Es {
-        Es { coding, buf: Vec::new(), at: 0, latm: latm::Latm::default(), lpcm: None, info: None, extra_data: None, next_ts: 0, cut: false }
+        Es {
+            coding,
+            buf: Vec::new(),
+            at: 0,
+            latm: latm::Latm::default(),
+            lpcm: None,
+            info: None,
+            extra_data: None,
+            next_ts: 0,
+            cut: false,
+            tried: 0,
+        }
     }
 
     /// A new container packet (PES) starts with `data`.
@@ -94,6 +109,7 @@ impl Es {
     pub fn lost(&mut self) {
         self.buf.clear();
         self.at = 0;
+        self.tried = 0;
     }
 
     /// How the stream is cut into packets (what `Coding::Detect` found, once it has).
@@ -229,6 +245,10 @@ impl Es {
 
     /// The framing whose frames follow each other from the first one found, if any yet.
     fn detect(&mut self, at_end: bool) -> Option<Coding> {
+        if !at_end && self.unread().len() < self.tried.saturating_add(DETECT_STEP) {
+            return None;
+        }
+        self.tried = self.unread().len();
         let data = self.unread();
         for framing in DETECT {
             let Some(first) = frames::next_frame(framing, data) else { continue };
