@@ -178,6 +178,44 @@ fn ts_progress_rises_to_one() {
     assert_eq!(seen.last().copied(), Some(1.0));
 }
 
+#[test]
+fn ts_from_an_unseekable_source_converts() {
+    let dir = Dir::new();
+    let src =
+        dir.ffmpeg("in.ts", &args(&[sound(48000, 2.5, "stereo", 2), video(2.5)], &["-c:v", "mpeg2video", "-c:a", "aac", "-shortest"]));
+    let mut out = Vec::new();
+    let source = Box::new(Unseekable(std::fs::File::open(&src).unwrap()));
+    let report = media::convert(source, &mut MemSink(&mut out), &media::Options::default(), &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let mp3 = dir.path("out.mp3");
+    std::fs::write(&mp3, &out).unwrap();
+    assert_as_long_as_ffmpeg_decodes(&src, &mp3, &report);
+}
+
+/// A source that can only be read forward, as an upload streamed in.
+struct Unseekable(std::fs::File);
+
+impl std::io::Read for Unseekable {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Seek for Unseekable {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+}
+
+impl media::MediaSource for Unseekable {
+    fn is_seekable(&self) -> bool {
+        false
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        None
+    }
+}
+
 struct MemSink<'a>(&'a mut Vec<u8>);
 
 impl std::io::Write for MemSink<'_> {

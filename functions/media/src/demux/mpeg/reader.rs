@@ -18,7 +18,7 @@ use symphonia::core::packet::Packet;
 use symphonia::core::units::Duration;
 
 use crate::demux::mpeg::es::{Coding, Es, StreamKind};
-use crate::demux::mpeg::window::Window;
+use crate::demux::mpeg::window::{CAPACITY, Window};
 
 /// What a container hands the elementary streams, by stream key (TS: the PID; PS: the stream
 /// id, with the substream for private stream 1).
@@ -87,7 +87,8 @@ impl<'s, C: Container> MpegReader<'s, C> {
         let budget = if len.is_some() {
             LOOKAHEAD_SEEKABLE
         } else {
-            window.keep_for_rewind(LOOKAHEAD_UNSEEKABLE);
+            // The window reads ahead of what it has handed out.
+            window.keep_for_rewind(LOOKAHEAD_UNSEEKABLE.saturating_add(CAPACITY.saturating_mul(2)));
             LOOKAHEAD_UNSEEKABLE as u64
         };
         let (container, mut streams) = look_ahead::<C>(&mut window, start, budget)?;
