@@ -200,6 +200,20 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_version_1_config_with_its_asc_length() {
+        // useSameStreamMux 0, version 1, versionA 0, taraBufferFullness (1 byte), same framing,
+        // 0 subframes/programs/layers, ascLen 16, ASC 0x1188, frame length type 0, fullness,
+        // no other data, no CRC, payload length 1, payload ab.
+        let element = [0x47, 0xfc, 0x00, 0x00, 0x80, 0x8c, 0x40, 0xff, 0x00, 0x6a, 0xc0];
+        let mut frame = vec![0x56, 0xe0, element.len() as u8];
+        frame.extend_from_slice(&element);
+        let mut latm = Latm::default();
+        let (payload, info) = latm.unpack(&frame).unwrap();
+        assert_eq!((payload, info.rate), (vec![0xab], 48_000));
+        assert_eq!(latm.audio_specific_config(), Some(&[0x11, 0x88][..]));
+    }
+
+    #[test]
     fn a_frame_before_any_config_is_skipped() {
         let buf = frames();
         assert!(Latm::default().unpack(&buf[14..]).is_none());
