@@ -48,6 +48,10 @@ impl<'a> Bits<'a> {
 
     /// `bits` bits from `from` (a bit position), copied into bytes, the last one zero-padded.
     pub fn copy(&self, from: usize, bits: usize) -> Option<Vec<u8>> {
+        // Before allocating by a length the input gave.
+        if from.checked_add(bits)? > self.data.len().checked_mul(8)? {
+            return None;
+        }
         let mut r = Bits { data: self.data, pos: from };
         let mut out = Vec::with_capacity(bits.div_ceil(8));
         let mut left = bits;
