@@ -271,3 +271,51 @@ impl Es {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An MPEG-1 layer II frame, 48 kHz mono 64 kbps: 192 bytes.
+    fn mp2_frame() -> Vec<u8> {
+        let mut f = vec![0u8; 192];
+        f[..4].copy_from_slice(&[0xff, 0xfd, 0x44, 0xc0]);
+        f
+    }
+
+    #[test]
+    fn frames_are_timed_by_the_samples_before_them_and_a_frame_cut_off_is_noted() {
+        let mut es = Es::new(Coding::Framed(Framing::Mpeg));
+        let (frame, mut stream) = (mp2_frame(), mp2_frame());
+        stream.extend(&frame);
+        stream.extend(&frame[..100]);
+        es.start_unit(&stream[..150]);
+        assert!(es.next_packet(1, false).is_none());
+        es.push(&stream[150..]);
+        let pts: Vec<i64> = std::iter::from_fn(|| es.next_packet(1, false)).map(|p| p.pts.get()).collect();
+        assert_eq!(pts, [0, 1152]);
+        assert!(!es.cut());
+        assert!(es.next_packet(1, true).is_none());
+        assert!(es.cut());
+    }
+
+    #[test]
+    fn adts_frames_lose_their_header_and_give_the_decoder_its_config() {
+        let mut frame = vec![0xff, 0xf1, 0x4c, 0x40, 0x01, 0x5f, 0xfc];
+        frame.resize(10, 0xaa);
+        let mut es = Es::new(Coding::Framed(Framing::Adts));
+        es.push(&frame);
+        let p = es.next_packet(1, true).unwrap();
+        assert_eq!(&p.data[..], [0xaa; 3]);
+        assert_eq!(es.extra_data.as_deref(), Some(&[0x11, 0x88][..]));
+        assert_eq!(es.info.as_ref().map(|i| i.rate), Some(48_000));
+    }
+
+    #[test]
+    fn an_undetected_stream_stops_being_buffered() {
+        let mut es = Es::new(Coding::Detect);
+        es.push(&[0x12; 70_000]);
+        assert!(es.next_packet(1, false).is_none());
+        assert_eq!(es.coding(), Coding::Opaque);
+    }
+}
