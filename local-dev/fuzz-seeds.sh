@@ -5,7 +5,7 @@
 # make theirs (functions/media/tests/engine/formats.rs), and cut-short copies of some.
 
 # Bump when the list changes: the seeds are made again (corpora already seeded are kept).
-seeds_version=4
+seeds_version=5
 
 # name|ffmpeg output options (the input is a sine; names with "video" also get a small video).
 seed_specs=(
@@ -67,12 +67,31 @@ seed_specs=(
     "asf-mp3.asf|-c:a libmp3lame -b:a 32k"
     "mov-pcm-5.1.mov|-ac 6 -c:a pcm_s16le -ar 8000 -t 0.5"
     "mov-lpcm-96k.mov|-c:a pcm_s16le -ar 96000 -t 0.1"
+    "ts-aac-video.ts|-c:v mpeg2video -r 25 -c:a aac -b:a 24k -shortest"
+    "ts-latm.ts|-c:a aac -b:a 24k -mpegts_flags latm"
+    "ts-mp2.ts|-c:a mp2 -b:a 32k"
+    "ts-mp3.ts|-c:a libmp3lame -b:a 32k"
+    "ts-ac3.ts|-c:a ac3 -ar 48000 -b:a 64k -t 0.5"
+    "ts-eac3-dvb.ts|-c:a eac3 -ar 48000 -b:a 64k -t 0.5 -mpegts_flags system_b"
+    "ts-dts.ts|-c:a dca -strict -2 -ar 48000 -t 0.2"
+    "m2ts-aac.m2ts|-c:a aac -b:a 24k -mpegts_m2ts_mode 1"
+    "m2ts-lpcm.m2ts|-c:a pcm_bluray -ar 48000 -t 0.2 -mpegts_m2ts_mode 1"
+    "mpg-mp2-video.mpg|-c:v mpeg1video -r 25 -c:a mp2 -b:a 32k -f mpeg -shortest"
+    "vob-mp2.vob|-c:a mp2 -ar 48000 -b:a 64k -f vob -t 0.5"
+    "vob-lpcm.vob|-c:a pcm_dvd -ar 48000 -t 0.2 -f vob"
+    "vob-lpcm24-stereo.vob|-c:a pcm_dvd -sample_fmt s32 -ar 48000 -ac 2 -t 0.1 -f vob"
+    "vob-ac3.vob|-c:a ac3 -ar 48000 -b:a 64k -f vob -t 0.5"
+    "es-adts.aac|-c:a aac -b:a 24k -f adts"
+    "es-latm.latm|-c:a aac -b:a 24k -f latm"
+    "es-ac3.ac3|-c:a ac3 -ar 48000 -b:a 64k -t 0.3 -f ac3"
+    "es-eac3.eac3|-c:a eac3 -ar 48000 -b:a 64k -t 0.3 -f eac3"
+    "es-dts.dts|-c:a dca -strict -2 -ar 48000 -t 0.1 -f dts"
 )
 
 # Seeds cut to their first half: a container that claims more than the file holds.
 cut_seeds=(mp4-aac-video.mp4 mp4-aac-faststart.mp4 mov-pcm-s16le-stereo.mov mkv-opus.mkv mkv-flac-stereo.mkv
     webm-vorbis.webm ogg-vorbis.ogg wav-s16.wav flac-stereo.flac mp3-cbr.mp3 avi-pcm-s16.avi caf-s16le.caf
-    avi-mp3-video.avi flv-mp3-video.flv asf-mp3.asf)
+    avi-mp3-video.avi flv-mp3-video.flv asf-mp3.asf ts-aac-video.ts vob-mp2.vob)
 
 # Makes the seeds into $1, once (per seeds_version).
 make_seeds() {
@@ -102,6 +121,9 @@ seed_corpus() {
         flv) pattern='.*\.flv' ;;
         asf) pattern='.*\.\(asf\|wma\|wmv\)' ;;
         cut) pattern='.*\.\(mkv\|webm\)' ;;
+        mpegts) pattern='.*\.\(ts\|m2ts\)' ;;
+        mpegps) pattern='.*\.\(mpg\|vob\)' ;;
+        frames) pattern='.*\.\(aac\|latm\|ac3\|eac3\|dts\|mp3\)' ;;
         *) pattern='.*' ;;
     esac
     find "$dir" -maxdepth 1 -type f -regex "$pattern" ! -name '.*' -exec cp -t "$corpus" {} +

@@ -4,9 +4,13 @@
 use std::io::{Cursor, Read, Write};
 use std::sync::atomic::AtomicBool;
 
-use symphonia::core::formats::FormatReader;
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
 
+use crate::demux::frames::Framing;
+use crate::demux::mpeg::es::{Coding, Es};
+use crate::demux::mpeg::lpcm::Flavour;
+use crate::demux::mpeg::reader::{Container, MpegReader};
 use crate::{Mp3Sink, Options};
 
 /// An MP3 sink that keeps nothing.
@@ -84,6 +88,57 @@ pub fn cut(data: &[u8]) {
     let mut patched = crate::demux::present::Patched::new(Box::new(source), 0, plan.patches).forward_only();
     let mut buf = [0u8; 4096];
     while matches!(patched.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// The MPEG-TS demuxer: opening (tables, look-ahead, last timestamps), then every packet, from
+/// a seekable and from an unseekable source.
+pub fn mpegts(data: &[u8]) {
+    read_packets::<crate::demux::mpegts::Ts>(data);
+}
+
+/// The MPEG-PS demuxer, as `mpegts`.
+pub fn mpegps(data: &[u8]) {
+    read_packets::<crate::demux::mpegps::Ps>(data);
+}
+
+fn read_packets<C: Container>(data: &[u8]) {
+    let sources: [Box<dyn symphonia::core::io::MediaSource>; 2] =
+        [Box::new(Cursor::new(data.to_vec())), Box::new(ReadOnlySource::new(Cursor::new(data.to_vec())))];
+    for source in sources {
+        let mss = MediaSourceStream::new(source, Default::default());
+        let Ok(mut reader) = MpegReader::<C>::try_new(mss, FormatOptions::default()) else { continue };
+        let _ = reader.tracks();
+        while let Ok(Some(_)) = reader.next_packet() {}
+    }
+}
+
+/// Elementary-stream reassembly and framing: the bytes after the first (which sets the size of
+/// the pieces they come in) as every coding's stream, a new PES packet every 8 pieces.
+pub fn frames(data: &[u8]) {
+    let Some((&size, stream)) = data.split_first() else { return };
+    let piece = 1 + usize::from(size) * 3;
+    let codings = [
+        Coding::Framed(Framing::Adts),
+        Coding::Framed(Framing::Mpeg),
+        Coding::Framed(Framing::Ac3),
+        Coding::Framed(Framing::Dts),
+        Coding::Latm,
+        Coding::Lpcm(Flavour::Dvd),
+        Coding::Lpcm(Flavour::Bluray),
+        Coding::Detect,
+    ];
+    for coding in codings {
+        let mut es = Es::new(coding);
+        for (i, chunk) in stream.chunks(piece).enumerate() {
+            if i % 8 == 0 {
+                es.start_unit(chunk);
+            } else {
+                es.push(chunk);
+            }
+            while es.next_packet(0, false).is_some() {}
+        }
+        while es.next_packet(0, true).is_some() {}
+    }
 }
 
 /// The whole conversion, as `media::convert` runs it.

@@ -20,6 +20,10 @@ pub fn le32(b: &[u8], at: usize) -> Option<u32> {
     field(b, at).map(u32::from_le_bytes)
 }
 
+pub fn be16(b: &[u8], at: usize) -> Option<u16> {
+    field(b, at).map(u16::from_be_bytes)
+}
+
 pub fn be32(b: &[u8], at: usize) -> Option<u32> {
     field(b, at).map(u32::from_be_bytes)
 }

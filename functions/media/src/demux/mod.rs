@@ -7,6 +7,10 @@
 //!   MOV, PCM layouts); `mov_pcm` reads PCM in MOV/MP4 in large blocks, with the speakers of
 //!   `mov_chan`.
 //! - `mkv`: Matroska's top level, for files cut short and attachments too big to hold.
+//! - `mpegts` (TS, M2TS) and `mpegps` (MPEG-1/2 PS, VOB): symphonia demuxers of ours, over
+//!   `mpeg`, what both share (PES headers, elementary streams, LPCM, their `FormatReader`).
+//! - `frames`: elementary-stream framing (ADTS, MPEG audio, AC-3/E-AC-3, DTS, LATM), for them
+//!   and any demuxer of a plain byte stream.
 //! - `present`: cut containers made to run to the end of the file, oversized metadata hidden.
 //! - `sniff`: names what a file we cannot read looks like, for an error that tells the truth.
 //! - `pcm` (raw sample formats to planar f32) and `bytes` (checked little/big-endian reads)
@@ -26,11 +30,15 @@ pub mod avi;
 pub mod bytes;
 pub mod codec_ids;
 pub mod flv;
+pub mod frames;
 pub mod mkv;
 pub mod mov_chan;
 pub mod mov_pcm;
 pub mod mp4;
 pub mod mpa;
+pub mod mpeg;
+pub mod mpegps;
+pub mod mpegts;
 pub mod packets;
 pub mod pcm;
 pub mod present;
@@ -47,6 +55,8 @@ pub fn probe() -> &'static Probe {
         probe.register_format::<asf::AsfReader<'_>>();
         probe.register_format::<avi::AviReader<'_>>();
         probe.register_format::<flv::FlvReader<'_>>();
+        probe.register_format::<mpegts::TsReader<'_>>();
+        probe.register_format::<mpegps::PsReader<'_>>();
         probe
     });
     &PROBE

@@ -11,4 +11,6 @@ mod flv;
 mod formats;
 mod layouts;
 mod limits;
+mod mpegps;
+mod mpegts;
 mod support;
