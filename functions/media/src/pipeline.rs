@@ -16,7 +16,7 @@ use crate::decode::choose::{choose_track, codec_name, extra_data, make_decoder};
 use crate::decode::{Block, opus_pre_skip};
 use crate::demux::mov_pcm;
 use crate::demux::mp4::{self, Mp4Info};
-use crate::demux::sniff::{self, Unread};
+use crate::demux::sniff;
 use crate::encode::tags::SourceTags;
 use crate::feed::{Feed, Pushed, Start};
 use crate::limits::{MIN_SAMPLE_RATE, check_format};
@@ -215,12 +215,10 @@ fn read_head(source: &mut Box<dyn MediaSource>) -> Result<Vec<u8>, MediaError> {
     Ok(head)
 }
 
-/// No demuxer reads the file: a known format we do not read, a bare stream of a codec we do
-/// not decode, or damaged data.
+/// No demuxer reads the file: a known kind of file we do not read, or damaged data.
 fn unreadable(head: &[u8], why: String) -> MediaError {
     match sniff::identify(head) {
-        Some(Unread::Format(format)) => MediaError::UnsupportedFormat { format: format.into() },
-        Some(Unread::Codec(codec)) => MediaError::UnsupportedCodec { codec: codec.into() },
+        Some(format) => MediaError::UnsupportedFormat { format: format.into() },
         None => MediaError::CorruptInput(why),
     }
 }
