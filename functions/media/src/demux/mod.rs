@@ -27,6 +27,7 @@ pub mod aac;
 pub mod ac3;
 pub mod asf;
 pub mod avi;
+pub mod bare;
 pub mod bytes;
 pub mod codec_ids;
 pub mod flv;
@@ -57,6 +58,7 @@ pub fn probe() -> &'static Probe {
         probe.register_format::<flv::FlvReader<'_>>();
         probe.register_format::<mpegts::TsReader<'_>>();
         probe.register_format::<mpegps::PsReader<'_>>();
+        probe.register_format::<bare::BareReader<'_>>();
         probe
     });
     &PROBE

@@ -43,10 +43,8 @@ const AT_START: &[(&[u8], &str)] = &[
     (b"Rar!\x1a\x07", "a RAR archive"),
     (b"\x7fELF", "an ELF executable"),
     (b"#EXTM3U", "an M3U playlist (a list of links, not media)"),
-    // AC-3, E-AC-3 and DTS decode from any container we read, but not yet as bare streams.
-    (b"\x0b\x77", "a bare AC-3/E-AC-3 stream (not in a container)"),
-    (b"\x7f\xfe\x80\x01", "a bare DTS stream (not in a container)"),
-    (b"\xfe\x7f\x01\x80", "a bare DTS stream (not in a container)"),
+    (b"\xfe\x7f\x01\x80", "a little-endian DTS stream"),
+    (b"\x1f\xff\xe8\x00", "a 14-bit DTS stream"),
 ];
 
 /// RIFF and IFF forms (the type at offset 8) we do not read.
@@ -90,7 +88,7 @@ mod tests {
         assert_eq!(identify(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("a PNG image"));
         assert_eq!(identify(b"RIFF\x10\0\0\0WEBPVP8 "), Some("a WebP image"));
         assert_eq!(identify(b"  <!DOCTYPE html>"), Some("a text document"));
-        assert_eq!(identify(b"\x0b\x77\x12\x34"), Some("a bare AC-3/E-AC-3 stream (not in a container)"));
+        assert_eq!(identify(b"\xfe\x7f\x01\x80\x00"), Some("a little-endian DTS stream"));
     }
 
     #[test]

@@ -77,3 +77,18 @@ fn opus_5_1_in_webm_with_video() {
 fn opus_7_1_in_mkv() {
     converts("in.mkv", "7.1", 8, false, &["-c:a", "libopus"], "opus");
 }
+
+#[test]
+fn bare_ac3_5_1_stream() {
+    converts("in.ac3", "5.1", 6, false, &["-c:a", "ac3"], "ac3");
+}
+
+#[test]
+fn bare_eac3_stream() {
+    converts("in.eac3", "stereo", 2, false, &["-c:a", "eac3"], "eac3");
+}
+
+#[test]
+fn bare_dts_stream() {
+    converts("in.dts", "stereo", 2, false, &["-strict", "-2", "-c:a", "dca"], "dts");
+}

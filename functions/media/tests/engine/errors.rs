@@ -153,10 +153,3 @@ fn a_picture_is_unsupported_format_named() {
     let png = dir.ffmpeg("in.png", &args(&[video(0.1)], &["-frames:v", "1"]));
     assert_eq!(unsupported_format(&dir, &png), "a PNG image");
 }
-
-#[test]
-fn a_bare_ac3_stream_is_unsupported_format_named() {
-    let dir = Dir::new();
-    let ac3 = dir.ffmpeg("in.ac3", &args(&[sine(48000, 1.0)], &["-c:a", "ac3"]));
-    assert!(unsupported_format(&dir, &ac3).starts_with("a bare AC-3"));
-}
