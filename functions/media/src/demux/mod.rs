@@ -24,7 +24,6 @@ use std::sync::LazyLock;
 use symphonia::core::formats::probe::Probe;
 
 pub mod aac;
-pub mod ac3;
 pub mod asf;
 pub mod avi;
 pub mod bare;
@@ -36,7 +35,6 @@ pub mod mkv;
 pub mod mov_chan;
 pub mod mov_pcm;
 pub mod mp4;
-pub mod mpa;
 pub mod mpeg;
 pub mod mpegps;
 pub mod mpegts;

@@ -1,10 +1,12 @@
 //! Codec frames (MPEG audio, AC-3) out of a stream that containers carry in chunks not aligned
-//! with them (FLV tags, AVI chunks): symphonia's decoders want one whole frame per packet. A
-//! stopgap until the shared elementary-stream framer (`demux/frames.rs`) replaces it.
+//! with them (FLV tags, AVI chunks): the decoders want one whole frame per packet. The headers
+//! are read by the shared elementary-stream framing (`demux/frames/`).
 
 #![deny(clippy::arithmetic_side_effects)]
 
-use crate::demux::{ac3, mpa};
+use symphonia::core::codecs::audio::AudioCodecId;
+
+use crate::demux::frames::{ac3, mpeg};
 
 /// The syntax of the frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,24 +20,25 @@ pub enum Syntax {
 struct Frame {
     len: usize,
     samples: u32,
-    /// Layer/rate/channels (MPEG) or rate/kind (AC-3): a sync word followed by a header of
-    /// another stream is taken for data that happens to look like one.
-    key: (u8, u32, u8),
+    /// Codec (MPEG layer, AC-3 or E-AC-3), rate and channels: a sync word followed by a header
+    /// of another stream is taken for data that happens to look like one.
+    key: (AudioCodecId, u32, usize),
 }
 
 impl Syntax {
     fn header_len(self) -> usize {
         match self {
-            Syntax::Mpa => mpa::HEADER_LEN,
+            Syntax::Mpa => mpeg::HEADER_LEN,
             Syntax::Ac3 => ac3::HEADER_LEN,
         }
     }
 
     fn parse(self, b: &[u8]) -> Option<Frame> {
-        match self {
-            Syntax::Mpa => mpa::parse(b).map(|h| Frame { len: h.len, samples: h.samples, key: (h.layer, h.rate, h.channels) }),
-            Syntax::Ac3 => ac3::parse(b).map(|h| Frame { len: h.len, samples: h.samples, key: (u8::from(h.enhanced), h.rate, 0) }),
-        }
+        let (len, info) = match self {
+            Syntax::Mpa => mpeg::parse(b)?,
+            Syntax::Ac3 => ac3::parse(b)?,
+        };
+        Some(Frame { len, samples: info.samples, key: (info.codec, info.rate, info.channels.count()) })
     }
 }
 
@@ -51,7 +54,7 @@ pub struct Splitter {
     /// Where the unread bytes of `buf` start (moved down once per push, not once per frame).
     start: usize,
     /// The stream the last frame belonged to: the next frame is expected right after it.
-    synced: Option<(u8, u32, u8)>,
+    synced: Option<(AudioCodecId, u32, usize)>,
     /// [`Splitter::next`] has looked at everything held (so what it held back is no frame).
     drained: bool,
 }

@@ -7,10 +7,11 @@ use symphonia::core::audio::{Channels, Position};
 use symphonia::core::codecs::audio::well_known::*;
 use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters, CODEC_ID_NULL_AUDIO};
 
+use crate::demux::aac;
 use crate::demux::codec_ids::{CODEC_ID_ADPCM_SWF, CODEC_ID_NELLYMOSER};
+use crate::demux::frames::{FrameInfo, mpeg};
 use crate::demux::packets::Packetizer;
 use crate::demux::split::Syntax;
-use crate::demux::{aac, mpa};
 
 /// FLV's SoundFormat values we treat apart.
 pub const AAC: u8 = 10;
@@ -53,7 +54,7 @@ pub fn setup(first: &[u8]) -> Option<Setup> {
             let header = first.get(1..).and_then(first_mpa_header);
             let fallback_rate = if format == 14 { 8_000 } else { flag_rate };
             let (codec, rate, channels) =
-                header.map_or((CODEC_ID_MP3, fallback_rate, flag_channels), |h| (h.codec(), h.rate, u16::from(h.channels)));
+                header.map_or((CODEC_ID_MP3, fallback_rate, flag_channels), |h| (h.codec, h.rate, h.channels.count() as u16));
             params.with_max_frames_per_packet(1152);
             (codec, rate, channels, Packetizer::split(Syntax::Mpa), 1)
         }
@@ -83,8 +84,8 @@ pub fn setup(first: &[u8]) -> Option<Setup> {
 }
 
 /// The first MPEG audio header in the payload, near its start.
-fn first_mpa_header(payload: &[u8]) -> Option<mpa::Header> {
-    (0..payload.len().min(4096)).find_map(|at| mpa::parse(payload.get(at..)?))
+fn first_mpa_header(payload: &[u8]) -> Option<FrameInfo> {
+    (0..payload.len().min(4096)).find_map(|at| Some(mpeg::parse(payload.get(at..)?)?.1))
 }
 
 /// WAVE order for as many channels as the codec says (AAC's 3–8 channel configurations have
