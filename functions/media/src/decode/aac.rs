@@ -9,6 +9,7 @@ use symphonia::core::packet::Packet;
 
 use crate::decode::layout::{deinterleave, positioned_or_discrete};
 use crate::decode::{Block, PacketDecoder};
+use crate::demux::aac::config_for;
 
 pub struct AacDecoder {
     inner: Inner,
@@ -26,7 +27,8 @@ impl AacDecoder {
         let config = match config {
             Some(asc) => asc,
             None => {
-                made = lc_config(rate.ok_or("no AudioSpecificConfig and no sample rate")?, channels.unwrap_or(2))?;
+                let rate = rate.ok_or("no AudioSpecificConfig and no sample rate")?;
+                made = config_for(rate, u16::try_from(channels.unwrap_or(2)).unwrap_or(u16::MAX));
                 &made[..]
             }
         };
@@ -56,18 +58,6 @@ impl PacketDecoder for AacDecoder {
             self.inner = inner;
         }
     }
-}
-
-/// A two-byte AudioSpecificConfig for AAC-LC at `rate` with `channels` (1–6, or 8).
-fn lc_config(rate: u32, channels: usize) -> Result<[u8; 2], String> {
-    const RATES: [u32; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-    let index = RATES.iter().position(|&r| r == rate).ok_or(format!("no AAC rate index for {rate} Hz"))? as u8;
-    let configuration = match channels {
-        1..=6 => channels as u8,
-        8 => 7,
-        _ => return Err(format!("no AAC channel configuration for {channels} channels")),
-    };
-    Ok([(2 << 3) | (index >> 1), ((index & 1) << 7) | (configuration << 3)])
 }
 
 /// `channelConfiguration` of an AudioSpecificConfig (after the object type, which may be
@@ -114,7 +104,6 @@ mod tests {
         assert_eq!(channel_configuration(&[0x11, 0xb0]), Some(6));
         assert_eq!(channel_configuration(&[0x2b, 0x92, 0x08, 0x00]), Some(2));
         assert_eq!(channel_configuration(&[0x12]), None);
-        assert_eq!(lc_config(44100, 2), Ok([0x12, 0x10]));
-        assert_eq!(channel_configuration(&lc_config(48000, 6).unwrap()), Some(6));
+        assert_eq!(channel_configuration(&config_for(48000, 6)), Some(6));
     }
 }
