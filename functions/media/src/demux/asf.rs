@@ -147,10 +147,8 @@ impl FormatReader for AsfReader<'_> {
         loop {
             let at_end = self.ended.is_some();
             for a in &mut self.audio {
-                if let Some((data, frames)) = a.packets.next(at_end) {
-                    let pts = Timestamp::new(i64::try_from(a.next_pts).unwrap_or(i64::MAX));
-                    a.next_pts = a.next_pts.saturating_add(frames);
-                    return Ok(Some(Packet::new(a.track_id, pts, Duration::from(frames), data)));
+                if let Some(packet) = a.packets.next_packet(a.track_id, &mut a.next_pts, at_end) {
+                    return Ok(Some(packet));
                 }
             }
             match self.ended {

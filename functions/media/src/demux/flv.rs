@@ -212,12 +212,9 @@ impl FormatReader for FlvReader<'_> {
     fn next_packet(&mut self) -> Result<Option<Packet>> {
         loop {
             if let Some(audio) = self.audio.as_mut()
-                && let Some((data, frames)) = audio.packets.next(self.ended.is_some())
+                && let Some(packet) = audio.packets.next_packet(0, &mut audio.next_pts, self.ended.is_some())
             {
-                let pts = audio.next_pts;
-                audio.next_pts = pts.saturating_add(frames);
-                let pts = Timestamp::new(i64::try_from(pts).unwrap_or(i64::MAX));
-                return Ok(Some(Packet::new(0, pts, Duration::from(frames), data)));
+                return Ok(Some(packet));
             }
             match self.ended {
                 Some(true) => return Err(Error::IoError(io::ErrorKind::UnexpectedEof.into())),

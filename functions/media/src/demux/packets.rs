@@ -4,6 +4,9 @@
 
 #![deny(clippy::arithmetic_side_effects)]
 
+use symphonia::core::packet::Packet;
+use symphonia::core::units::{Duration, Timestamp};
+
 use crate::demux::split::{Splitter, Syntax};
 
 /// The largest chunk taken as one packet: real AAC/DTS frames are a few KiB; a bigger chunk
@@ -94,6 +97,15 @@ impl Packetizer {
             }
             Packetizer::Split(s) => s.next(at_end).map(|(d, n)| (d, u64::from(n))),
         }
+    }
+
+    /// [`Packetizer::next`] as a packet of `track_id`, timed by the frames handed out before it:
+    /// `next_pts` is its timestamp, and moves on past it.
+    pub fn next_packet(&mut self, track_id: u32, next_pts: &mut u64, at_end: bool) -> Option<Packet> {
+        let (data, frames) = self.next(at_end)?;
+        let pts = Timestamp::new(i64::try_from(*next_pts).unwrap_or(i64::MAX));
+        *next_pts = next_pts.saturating_add(frames);
+        Some(Packet::new(track_id, pts, Duration::from(frames), data))
     }
 }
 
