@@ -125,40 +125,36 @@ fn gcd(a: u32, b: u32) -> u32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn awkward_ratios_use_little_memory_and_keep_duration_and_tone() {
-        // 767,999 / gcd(767,999, 48,000) is prime-sized: an FFT resampler would need ~100 MiB.
-        let mut r = Resample::new(767_999, 48_000, 2).unwrap();
+    /// Ten blocks of a stereo tone through a `rate_in` → `rate_out` resampler: frames out and
+    /// the peak of the left channel.
+    fn run(rate_in: u32, rate_out: u32, tone: &[f32]) -> (usize, f32) {
+        let mut r = Resample::new(rate_in, rate_out, 2).unwrap();
         let (mut total, mut peak) = (0usize, 0.0f32);
-        let tone: Vec<f32> = (0..76_800).map(|i| (i as f32 * 0.002).sin() * 0.5).collect();
         let mut emit = |out: &[Vec<f32>], n: usize| {
             total += n;
             peak = out[0][..n].iter().fold(peak, |p, s| p.max(s.abs()));
             Ok(())
         };
         for _ in 0..10 {
-            r.push(&[tone.clone(), tone.clone()], &mut emit).unwrap();
+            r.push(&[tone.to_vec(), tone.to_vec()], &mut emit).unwrap();
         }
         r.finish(&mut emit).unwrap();
+        (total, peak)
+    }
+
+    #[test]
+    fn awkward_ratios_use_little_memory_and_keep_duration_and_tone() {
+        // 767,999 / gcd(767,999, 48,000) is prime-sized: an FFT resampler would need ~100 MiB.
+        let tone: Vec<f32> = (0..76_800).map(|i| (i as f32 * 0.002).sin() * 0.5).collect();
+        let (total, peak) = run(767_999, 48_000, &tone);
         assert_eq!(total as u64, (768_000u64 * 48_000 + 767_999 / 2) / 767_999);
         assert!(peak > 0.4 && peak < 0.6, "the tone survives: {peak}");
     }
 
     #[test]
     fn keeps_duration_exact_when_downsampling_96k_to_48k() {
-        let mut r = Resample::new(96000, 48000, 2).unwrap();
-        let mut total = 0usize;
         let tone: Vec<f32> = (0..9600).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
-        let mut peak = 0.0f32;
-        let mut emit = |out: &[Vec<f32>], n: usize| {
-            total += n;
-            peak = out[0][..n].iter().fold(peak, |p, s| p.max(s.abs()));
-            Ok(())
-        };
-        for _ in 0..10 {
-            r.push(&[tone.clone(), tone.clone()], &mut emit).unwrap();
-        }
-        r.finish(&mut emit).unwrap();
+        let (total, peak) = run(96000, 48000, &tone);
         assert_eq!(total, 48000);
         assert!(peak > 0.4 && peak < 0.6, "the tone survives: {peak}");
     }
