@@ -33,6 +33,8 @@ pub struct Feed<'s> {
     allowance: Option<u64>,
     skip: u64,
     remaining: Option<u64>,
+    /// The down-mix is normalised, as ffmpeg's for codecs that decode to integers.
+    normalise: bool,
 }
 
 /// What [`Feed::push`] found.
@@ -81,7 +83,13 @@ impl<'s> Feed<'s> {
             allowance: None,
             skip: 0,
             remaining: None,
+            normalise: false,
         }
+    }
+
+    /// Whether the down-mix is normalised (see `mix::normalises`); before the first push.
+    pub fn normalise_downmix(&mut self, normalise: bool) {
+        self.normalise = normalise;
     }
 
     /// Takes `frames` frames of `planes`. Fails on a format outside the limits and once the MP3
@@ -111,7 +119,7 @@ impl<'s> Feed<'s> {
         }
         if self.out.is_none() {
             let Some(sink) = self.sink.take() else { return Ok(Pushed::Done) };
-            let mixer = Mixer::new(channels, planes.len());
+            let mixer = Mixer::new(channels, planes.len(), rate, self.normalise);
             let Start { id3, skip, limit } = start(rate)?;
             sink.write_all(&id3)?;
             let output = Output::new(sink, id3.len() as u64, rate, mixer.out_channels(), self.preset)?;

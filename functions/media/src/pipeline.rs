@@ -15,11 +15,13 @@ use symphonia::core::meta::MetadataOptions;
 use crate::decode::choose::{choose_track, codec_name, extra_data, make_decoder};
 use crate::decode::{Block, opus_pre_skip};
 use crate::demux::mov_pcm;
+use crate::demux::pcm::SampleKind;
 use crate::demux::mp4::{self, Mp4Info};
 use crate::demux::sniff;
 use crate::encode::tags::SourceTags;
 use crate::feed::{Feed, Pushed, Start};
 use crate::limits::{MIN_SAMPLE_RATE, check_format};
+use crate::mix;
 use crate::{MediaError, Mp3Sink, Options, Report};
 
 /// Give up after this many consecutive undecodable packets.
@@ -79,6 +81,7 @@ pub fn run(
             limit: trim(mp4_info.as_ref(), layout.rate).1,
         };
         let mut feed = Feed::new(sink, options);
+        feed.normalise_downmix(!matches!(layout.kind, SampleKind::F32 | SampleKind::F64));
         progress(0.0);
         let cut = mov_pcm::pump(&mut format.into_inner(), layout, &mut feed, start, progress, cancel)?;
         let written = feed.finish()?;
@@ -86,9 +89,12 @@ pub fn run(
         return Ok(written.report(cut || mp4_info.as_ref().is_some_and(|i| i.truncated), source_codec));
     }
     let mut decoder = make_decoder(&track, &source_codec, mp4_info.as_ref())?;
-    // Opus's encoder delay; symphonia's own decoders trim theirs from packet side data.
+    // Opus's encoder delay; symphonia's own decoders trim theirs from packet side data. An MP4
+    // edit list already starts after it (ffmpeg writes the pre-skip as its media time).
     let pre_skip = match codec {
-        Some(CODEC_ID_OPUS) => u64::from(track.delay.or_else(|| opus_pre_skip(extra_data(&track))).unwrap_or(0)),
+        Some(CODEC_ID_OPUS) if mp4_info.as_ref().is_none_or(|i| i.edit_start.is_none()) => {
+            u64::from(track.delay.or_else(|| opus_pre_skip(extra_data(&track))).unwrap_or(0))
+        }
         _ => 0,
     };
     let expected_frames = track.num_frames;
@@ -97,6 +103,7 @@ pub fn run(
     let mut state = LoopState::default();
     let mut reached_limit = false;
     let mut feed = Feed::new(sink, options);
+    feed.normalise_downmix(codec.is_some_and(mix::normalises));
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut last_progress = 0.0f32;
     progress(0.0);

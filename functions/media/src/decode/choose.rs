@@ -130,7 +130,8 @@ pub fn codec_name(id: AudioCodecId, mp4: Option<&Mp4Info>) -> String {
     }
 }
 
-fn id_value(id: AudioCodecId) -> u32 {
+/// The number behind a codec ID (symphonia numbers PCM codecs 0x100.., ADPCM 0x200..).
+pub(crate) fn id_value(id: AudioCodecId) -> u32 {
     u32::from_str_radix(id.to_string().trim_start_matches("0x"), 16).unwrap_or(0)
 }
 

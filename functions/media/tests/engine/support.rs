@@ -190,9 +190,10 @@ pub fn sound(rate: u32, secs: f32, layout: &str, channels: usize) -> Vec<String>
 }
 
 /// `path`'s first audio stream decoded by ffmpeg to `channels` channels at `rate` (ffmpeg's own
-/// down-mix when the source has more), one Vec per channel. Through 16-bit samples, as
-/// ffmpeg's own MP3 conversion goes: to an integer format ffmpeg normalises its down-mix so it
-/// cannot clip (to float it does not, and comes out ~8 dB louder from 5.1).
+/// down-mix when the source has more), one Vec per channel, through 16-bit samples. Mind that to
+/// an integer format ffmpeg normalises its down-mix (7.7 dB quieter from 5.1); its conversion
+/// to MP3 mixes in float and does not, which is why [`assert_sounds_like_source`] compares with
+/// that conversion rather than with this decode of the source.
 pub fn decode_planar(path: &Path, channels: u8, rate: u32) -> Vec<Vec<f32>> {
     let res = tool("ffmpeg")
         .args(["-v", "error", "-nostdin", "-i"])
@@ -230,12 +231,23 @@ fn rms_db(samples: &[f32]) -> f64 {
 
 /// It sounds like the source: per output channel, the loudness envelope (RMS over 50 ms
 /// windows) of the MP3 correlates ≥ 0.9 with that of ffmpeg's own conversion of the source to
-/// the same channel count, and the channel's level is within 3 dB of ffmpeg's. Catches silence,
+/// MP3 (`-ac N -c:a libmp3lame -q:a 2`, as a user would run it), and the channel's level is
+/// within 3 dB of ffmpeg's. Catches silence,
 /// garbled samples, swapped channels and down-mixes from the wrong sources. The source must
 /// have an envelope that varies (e.g. [`sound`]).
 pub fn assert_sounds_like_source(source: &Path, mp3: &Path, report: &Report) {
     let ours = decode_planar(mp3, report.channels, report.sample_rate);
-    let theirs = decode_planar(source, report.channels, report.sample_rate);
+    let reference = mp3.with_extension("ffmpeg.mp3");
+    let made = tool("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y", "-i"])
+        .arg(source)
+        .args(["-map", "0:a:0", "-ac", &report.channels.to_string(), "-ar", &report.sample_rate.to_string()])
+        .args(["-c:a", "libmp3lame", "-q:a", "2"])
+        .arg(&reference)
+        .output()
+        .expect("run ffmpeg");
+    assert!(made.status.success(), "ffmpeg could not convert {}: {}", source.display(), String::from_utf8_lossy(&made.stderr));
+    let theirs = decode_planar(&reference, report.channels, report.sample_rate);
     for (c, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         let (eo, et) = (envelope(o, report.sample_rate), envelope(t, report.sample_rate));
         let r = correlation(&eo, &et);
