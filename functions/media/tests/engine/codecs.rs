@@ -73,6 +73,13 @@ fn opus_5_1_in_webm_with_video() {
     converts("in.webm", "5.1", 6, true, &["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus", "-shortest"], "opus");
 }
 
+/// MP4 carries the Opus header as a big-endian `dOps` box and trims the pre-skip by its edit
+/// list (read as an Ogg header, the pre-skip came out 14,337 samples and the MP3 0.3 s short).
+#[test]
+fn opus_stereo_in_mp4_with_video() {
+    converts("in.mp4", "stereo", 2, true, &["-c:v", "libx264", "-c:a", "libopus", "-shortest"], "opus");
+}
+
 #[test]
 fn opus_7_1_in_mkv() {
     converts("in.mkv", "7.1", 8, false, &["-c:a", "libopus"], "opus");
