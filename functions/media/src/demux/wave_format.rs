@@ -47,7 +47,11 @@ pub fn parse(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
             let Some(codec) = pcm_codec(tag, bits) else { return Some(named(params, tag, block_align)) };
             let frame = usize::from(bits / 8).saturating_mul(ch).max(1);
             let max = PCM_PACKET.checked_div(frame).unwrap_or(1).max(1);
-            params.for_codec(codec).with_max_frames_per_packet(max as u64).with_bits_per_coded_sample(u32::from(bits));
+            params.for_codec(codec).with_max_frames_per_packet(max as u64);
+            // symphonia's G.711 decoder takes its implicit width (16) or none, never the 8 coded bits.
+            if !matches!(tag, 6 | 7) {
+                params.with_bits_per_coded_sample(u32::from(bits));
+            }
             Packetizer::blocks(frame, 1, max)
         }
         0x0050 | 0x0055 => {

@@ -26,6 +26,18 @@ fn avi_with_mp2() {
     converts("in.avi", 48000, false, &["-c:a", "mp2", "-ac", "2"], "mp2", 2);
 }
 
+/// G.711 (telephone and old webcam recordings): symphonia refused the track while it was
+/// given the coded width.
+#[test]
+fn avi_with_a_law() {
+    converts("in.avi", 8000, false, &["-c:a", "pcm_alaw", "-ac", "1"], "pcm", 1);
+}
+
+#[test]
+fn avi_with_mu_law() {
+    converts("in.avi", 8000, false, &["-c:a", "pcm_mulaw", "-ac", "1"], "pcm", 1);
+}
+
 /// ADPCM in AVI: ffprobe misreads its duration (7.1 s for 2.5 s of IMA ADPCM).
 fn converts_adpcm(rate: u32, codec: &str, channels: u8) {
     let dir = Dir::new();
