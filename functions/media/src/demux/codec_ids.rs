@@ -10,12 +10,16 @@ pub const CODEC_ID_NELLYMOSER: AudioCodecId = AudioCodecId::new(FourCc::new(*b"n
 pub const CODEC_ID_ADPCM_SWF: AudioCodecId = AudioCodecId::new(FourCc::new(*b"aswf"));
 pub const CODEC_ID_WMA_PRO: AudioCodecId = AudioCodecId::new(FourCc::new(*b"wmap"));
 pub const CODEC_ID_WMA_LOSSLESS: AudioCodecId = AudioCodecId::new(FourCc::new(*b"wmal"));
+/// Opus in MPEG-TS (ETSI TS 102 366-style access units with their own control headers), which
+/// no decoder here is fed yet; the Opus decoder itself reads Ogg, Matroska and MP4 packets.
+pub const CODEC_ID_OPUS_IN_TS: AudioCodecId = AudioCodecId::new(FourCc::new(*b"opts"));
 
-const NAMED: [(AudioCodecId, &str); 4] = [
+const NAMED: [(AudioCodecId, &str); 5] = [
     (CODEC_ID_NELLYMOSER, "nellymoser"),
     (CODEC_ID_ADPCM_SWF, "adpcm_swf"),
     (CODEC_ID_WMA_PRO, "wmapro"),
     (CODEC_ID_WMA_LOSSLESS, "wmalossless"),
+    (CODEC_ID_OPUS_IN_TS, "opus in mpeg-ts"),
 ];
 
 /// A WAVEFORMATEX format tag (AVI, ASF) with no codec here: the tag, in four hex digits.

@@ -60,6 +60,18 @@ fn truehd_in_mkv_is_unsupported_and_named() {
     assert_eq!(unsupported("in.mkv", &["-strict", "-2", "-c:a", "truehd"], "2"), "truehd");
 }
 
+/// Opus in MPEG-TS has its own access-unit framing, not read yet: named, not "no audio track".
+#[test]
+fn opus_in_mpegts_is_unsupported_and_named() {
+    assert_eq!(unsupported("in.ts", &["-c:a", "libopus"], "2"), "opus in mpeg-ts");
+}
+
+/// QuickTime's own IMA ADPCM (old Macs' recordings) has no decoder here yet.
+#[test]
+fn quicktime_ima4_is_unsupported_and_named() {
+    assert_eq!(unsupported("in.mov", &["-c:a", "adpcm_ima_qt"], "2"), "ima4");
+}
+
 #[test]
 fn mp4_without_its_index_is_corrupt_input() {
     let dir = Dir::new();

@@ -7,6 +7,7 @@
 use symphonia::core::codecs::audio::well_known::CODEC_ID_PCM_S16BE;
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_DCA, CODEC_ID_EAC3, CODEC_ID_MP2, CODEC_ID_TRUEHD};
 
+use crate::demux::codec_ids::CODEC_ID_OPUS_IN_TS;
 use crate::demux::frames::Framing;
 use crate::demux::mpeg::es::{Coding, StreamKind};
 use crate::demux::mpeg::lpcm::Flavour;
@@ -40,6 +41,7 @@ fn private(descriptors: &[u8]) -> Option<StreamKind> {
             (0x6a, _) | (0x05, Some(b"AC-3")) => return framed(Framing::Ac3, CODEC_ID_AC3),
             (0x7a, _) | (0x05, Some(b"EAC3")) => return framed(Framing::Ac3, CODEC_ID_EAC3),
             (0x7b, _) | (0x05, Some(b"DTS1" | b"DTS2" | b"DTS3")) => return framed(Framing::Dts, CODEC_ID_DCA),
+            (0x05, Some(b"Opus")) => return Some(StreamKind { coding: Coding::Opaque, codec: CODEC_ID_OPUS_IN_TS }),
             _ => {}
         }
     }
@@ -76,6 +78,7 @@ mod tests {
         assert_eq!(audio(0x81, &[0x05, 0x04, b'A', b'C', b'-', b'3'], false).map(|k| k.codec), Some(CODEC_ID_AC3));
         assert_eq!(audio(0x06, &[0x0a, 0x04, b'e', b'n', b'g', 0, 0x7a, 0x00], false).map(|k| k.codec), Some(CODEC_ID_EAC3));
         assert_eq!(audio(0x06, &[0x05, 0x04, b'D', b'T', b'S', b'2'], false).map(|k| k.codec), Some(CODEC_ID_DCA));
+        assert_eq!(audio(0x06, &[0x05, 0x04, b'O', b'p', b'u', b's'], false).map(|k| k.codec), Some(CODEC_ID_OPUS_IN_TS));
         assert_eq!(audio(0x06, &[0x59, 0x00], false), None); // DVB subtitles
         assert_eq!(audio(0x06, &[], false).map(|k| k.coding), Some(Coding::Detect));
         assert_eq!(audio(0x80, &[], false), None);
