@@ -28,6 +28,9 @@ const MINUS_3DB: f32 = std::f32::consts::FRAC_1_SQRT_2;
 const ATTACK_SECS: f32 = 0.005;
 /// The time constant of the limiter's recovery towards unity gain.
 const RELEASE_SECS: f32 = 0.25;
+/// The limiter's ceiling, a little under full scale (-0.2 dB) to leave room for the MP3's
+/// coding noise on top of the peaks.
+const CEILING: f32 = 0.977;
 
 /// Maps the decoder's planes onto the one or two channels LAME encodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,8 +145,8 @@ impl Limiter {
         self.needed.extend(left.iter().zip(right.iter()).map(|(l, r)| {
             let peak = l.abs().max(r.abs());
             // NaN peaks fail the comparison and keep the gain; the encoder clamps them later.
-            if peak > 1.0 {
-                1.0 / peak
+            if peak > CEILING {
+                CEILING / peak
             } else {
                 1.0
             }
@@ -272,7 +275,7 @@ mod tests {
         // Everything at +1 except the right surround at -1.
         let out = mix_five_one(&mut m, 1.0, -1.0, 4800);
         assert!(out.iter().flatten().all(|s| s.abs() <= 1.0 + 1e-6), "a sample clips");
-        assert!(out[0][4000] > 0.99, "left is held at full scale: {}", out[0][4000]);
+        assert!(out[0][4000] > 0.95, "left is held just under full scale: {}", out[0][4000]);
         assert!(out[1][4000] < 0.5 * out[0][4000], "right surround at -1 pulls right down: {}", out[1][4000]);
     }
 

@@ -229,6 +229,20 @@ fn rms_db(samples: &[f32]) -> f64 {
     10.0 * power.max(1e-20).log10()
 }
 
+/// ffmpeg's own conversion of `source` to an MP3 of `channels` at `rate`, as a user would run
+/// it (`-ac N -c:a libmp3lame -q:a 2`), written to `out`.
+pub fn ffmpeg_conversion(source: &Path, out: &Path, channels: u8, rate: u32) {
+    let made = tool("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-y", "-i"])
+        .arg(source)
+        .args(["-map", "0:a:0", "-ac", &channels.to_string(), "-ar", &rate.to_string()])
+        .args(["-c:a", "libmp3lame", "-q:a", "2"])
+        .arg(out)
+        .output()
+        .expect("run ffmpeg");
+    assert!(made.status.success(), "ffmpeg could not convert {}: {}", source.display(), String::from_utf8_lossy(&made.stderr));
+}
+
 /// It sounds like the source: per output channel, the loudness envelope (RMS over 50 ms
 /// windows) of the MP3 correlates ≥ 0.9 with that of ffmpeg's own conversion of the source to
 /// MP3 (`-ac N -c:a libmp3lame -q:a 2`, as a user would run it), and the channel's level is
@@ -238,15 +252,7 @@ fn rms_db(samples: &[f32]) -> f64 {
 pub fn assert_sounds_like_source(source: &Path, mp3: &Path, report: &Report) {
     let ours = decode_planar(mp3, report.channels, report.sample_rate);
     let reference = mp3.with_extension("ffmpeg.mp3");
-    let made = tool("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y", "-i"])
-        .arg(source)
-        .args(["-map", "0:a:0", "-ac", &report.channels.to_string(), "-ar", &report.sample_rate.to_string()])
-        .args(["-c:a", "libmp3lame", "-q:a", "2"])
-        .arg(&reference)
-        .output()
-        .expect("run ffmpeg");
-    assert!(made.status.success(), "ffmpeg could not convert {}: {}", source.display(), String::from_utf8_lossy(&made.stderr));
+    ffmpeg_conversion(source, &reference, report.channels, report.sample_rate);
     let theirs = decode_planar(&reference, report.channels, report.sample_rate);
     for (c, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         let (eo, et) = (envelope(o, report.sample_rate), envelope(t, report.sample_rate));
