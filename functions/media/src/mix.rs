@@ -145,11 +145,7 @@ impl Limiter {
         self.needed.extend(left.iter().zip(right.iter()).map(|(l, r)| {
             let peak = l.abs().max(r.abs());
             // NaN peaks fail the comparison and keep the gain; the encoder clamps them later.
-            if peak > CEILING {
-                CEILING / peak
-            } else {
-                1.0
-            }
+            if peak > CEILING { CEILING / peak } else { 1.0 }
         }));
         // Look ahead within the block: reach each peak's gain by a ramp, not a step.
         for i in (0..self.needed.len().saturating_sub(1)).rev() {
@@ -319,10 +315,22 @@ mod tests {
 
     #[test]
     fn which_codecs_ffmpeg_mixes_in_integers() {
-        for integer in [CODEC_ID_PCM_S16LE, CODEC_ID_PCM_S24BE, CODEC_ID_PCM_U8, CODEC_ID_PCM_ALAW, CODEC_ID_FLAC, CODEC_ID_ALAC, CODEC_ID_ADPCM_MS] {
+        for integer in
+            [CODEC_ID_PCM_S16LE, CODEC_ID_PCM_S24BE, CODEC_ID_PCM_U8, CODEC_ID_PCM_ALAW, CODEC_ID_FLAC, CODEC_ID_ALAC, CODEC_ID_ADPCM_MS]
+        {
             assert!(normalises(integer), "{integer}");
         }
-        for float in [CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F64BE, CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_EAC3, CODEC_ID_DCA, CODEC_ID_OPUS, CODEC_ID_VORBIS, CODEC_ID_MP3] {
+        for float in [
+            CODEC_ID_PCM_F32LE,
+            CODEC_ID_PCM_F64BE,
+            CODEC_ID_AAC,
+            CODEC_ID_AC3,
+            CODEC_ID_EAC3,
+            CODEC_ID_DCA,
+            CODEC_ID_OPUS,
+            CODEC_ID_VORBIS,
+            CODEC_ID_MP3,
+        ] {
             assert!(!normalises(float), "{float}");
         }
     }
