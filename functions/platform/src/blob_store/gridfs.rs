@@ -43,6 +43,9 @@ struct ChunkDoc {
 
 #[derive(Deserialize)]
 struct StoredMeta {
+    /// Absent in a file another system wrote without one: then it is nobody's (an empty id
+    /// matches no user).
+    #[serde(default)]
     owner_id: String,
     #[serde(default = "octet_stream")]
     content_type: String,
@@ -126,12 +129,20 @@ impl GridFsBlobStore {
         self.db.collection(&format!("{}.chunks", bucket.as_str()))
     }
 
+    /// The files document of `id`. Our own files have string ids; other systems' GridFS
+    /// writers (pymongo's, the drivers' defaults) give theirs an `ObjectId`, which an event
+    /// names by its 24 hex digits: such an id is tried as an `ObjectId` when no string id
+    /// matches. Chunks are then looked up by the document's own `_id` (`files_id`).
     async fn find_file(&self, bucket: Bucket, id: &str) -> Result<FilesCollectionDocument, BlobError> {
         if !crate::is_valid_id(id) {
             return Err(BlobError::NotFound);
         }
         let files = self.files(bucket).clone_with_type::<FilesCollectionDocument>();
-        files.find_one(doc! { "_id": id }).await.map_err(db_err)?.ok_or(BlobError::NotFound)
+        if let Some(file) = files.find_one(doc! { "_id": id }).await.map_err(db_err)? {
+            return Ok(file);
+        }
+        let Ok(oid) = ObjectId::parse_str(id) else { return Err(BlobError::NotFound) };
+        files.find_one(doc! { "_id": oid }).await.map_err(db_err)?.ok_or(BlobError::NotFound)
     }
 
     fn writer(&self, bucket: Bucket) -> ChunkWriter {
@@ -322,7 +333,7 @@ impl BlobStore for GridFsBlobStore {
         }
         let size = u64::from(file.chunk_size_bytes.max(1));
         let (first, last) = (start / size, (end - 1) / size);
-        let filter = doc! { "files_id": id, "n": { "$gte": first as i64, "$lte": last as i64 } };
+        let filter = doc! { "files_id": file.id.clone(), "n": { "$gte": first as i64, "$lte": last as i64 } };
         let chunks = self.chunks(bucket).clone_with_type::<ChunkDoc>();
         let cursor = chunks.find(filter).sort(doc! { "n": 1 }).await.map_err(db_err)?;
         let bytes = stream::try_unfold((cursor, first), move |(mut cursor, n)| async move {
@@ -345,8 +356,15 @@ impl BlobStore for GridFsBlobStore {
         if !crate::is_valid_id(id) {
             return Err(BlobError::NotFound);
         }
-        let deleted = self.files(bucket).delete_one(doc! { "_id": id }).await.map_err(db_err)?.deleted_count;
-        self.chunks(bucket).delete_many(doc! { "files_id": id }).await.map_err(db_err)?;
+        // The stored `_id` (a string, or another writer's ObjectId); chunks of a string id
+        // with no files document (a crashed commit) go too.
+        let key = match self.find_file(bucket, id).await {
+            Ok(file) => file.id,
+            Err(BlobError::NotFound) => Bson::String(id.to_owned()),
+            Err(e) => return Err(e),
+        };
+        let deleted = self.files(bucket).delete_one(doc! { "_id": key.clone() }).await.map_err(db_err)?.deleted_count;
+        self.chunks(bucket).delete_many(doc! { "files_id": key }).await.map_err(db_err)?;
         if deleted == 0 { Err(BlobError::NotFound) } else { Ok(()) }
     }
 
@@ -374,7 +392,7 @@ impl BlobStore for GridFsBlobStore {
         Ok(Box::new(ChunkReader {
             handle: self.handle.clone(),
             chunks: self.chunks(bucket).clone_with_type(),
-            files_id: id.to_owned(),
+            files_id: file.id.clone(),
             len: file.length,
             size: u64::from(file.chunk_size_bytes.max(1)),
             pos: 0,
@@ -399,7 +417,8 @@ const READ_WINDOW: u64 = 8;
 struct ChunkReader {
     handle: Handle,
     chunks: Collection<ChunkDoc>,
-    files_id: String,
+    /// The files document's `_id`, a string or an `ObjectId`.
+    files_id: Bson,
     len: u64,
     size: u64,
     pos: u64,
@@ -410,7 +429,7 @@ struct ChunkReader {
 impl ChunkReader {
     /// Fetches chunks `first..first + READ_WINDOW` (those that exist) into the window.
     fn fetch_window(&mut self, first: u64) -> std::io::Result<()> {
-        let filter = doc! { "files_id": self.files_id.as_str(), "n": { "$gte": first as i64, "$lt": (first + READ_WINDOW) as i64 } };
+        let filter = doc! { "files_id": self.files_id.clone(), "n": { "$gte": first as i64, "$lt": (first + READ_WINDOW) as i64 } };
         let chunks = &self.chunks;
         let mut found: Vec<ChunkDoc> =
             self.handle.block_on(async { chunks.find(filter).sort(doc! { "n": 1 }).await?.try_collect().await }).map_err(io_err)?;

@@ -333,6 +333,42 @@ async fn gridfs_files_are_readable_by_the_drivers_gridfs() {
     drop_db(db).await;
 }
 
+/// pymongo's and the drivers' GridFS give a file an `ObjectId` unless told otherwise; such a
+/// file is found by its id's 24 hex digits (how another system names it in an event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_a_file_with_an_objectid_is_found_by_its_hex_id() {
+    let (db, store) = gridfs_store(1000).await;
+    let bucket = db.gridfs_bucket(mongodb::options::GridFsBucketOptions::builder().bucket_name("videos".to_owned()).build());
+    let data = data();
+    let mut upload = bucket.open_upload_stream("film.mp4").metadata(mongodb::bson::doc! { "owner_id": "owner" }).await.unwrap();
+    futures_util::AsyncWriteExt::write_all(&mut upload, &data).await.unwrap();
+    futures_util::AsyncWriteExt::close(&mut upload).await.unwrap();
+    let id = upload.id().as_object_id().expect("the driver's default id is an ObjectId").to_hex();
+
+    let info = store.stat(Bucket::Videos, &id).await.unwrap();
+    assert_eq!((info.size, info.meta.owner_id.as_str()), (10_000, "owner"));
+    assert_eq!(read_all(store, &id, 2500..7500).await, &data[2500..7500]);
+    let mut reader = tokio::task::spawn_blocking({
+        let id = id.clone();
+        move || store.open_sync(Bucket::Videos, &id).unwrap()
+    })
+    .await
+    .unwrap();
+    let tail = tokio::task::spawn_blocking(move || {
+        reader.seek(SeekFrom::Start(9000)).unwrap();
+        let mut tail = Vec::new();
+        reader.read_to_end(&mut tail).unwrap();
+        tail
+    })
+    .await
+    .unwrap();
+    assert_eq!(tail, &data[9000..]);
+    store.delete(Bucket::Videos, &id).await.unwrap();
+    assert!(matches!(store.stat(Bucket::Videos, &id).await, Err(BlobError::NotFound)));
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 0, "its chunks went with it");
+    drop_db(db).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gridfs_a_dropped_sink_leaves_no_chunks() {
     let (db, store) = gridfs_store(4).await;
