@@ -141,6 +141,17 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
         video_id: Some(job.video_id.clone()),
         job_id: Some(job.job_id.clone()),
     };
+    // An event names the video and its owner; the MP3 will belong to that owner, so the video
+    // must be theirs (else anyone who can publish could take another user's audio).
+    match state.blobs.stat(Bucket::Videos, &job.video_id).await {
+        Ok(video) if video.meta.owner_id != job.owner_id => {
+            tracing::warn!(job_id = %job.job_id, video_id = %job.video_id, "the event's owner does not own the video");
+            return Err(JobError { code: "owner_mismatch".into(), message: "the video does not belong to the job's owner".into() });
+        }
+        Ok(_) => {}
+        Err(BlobError::NotFound) => return Err(video_not_found()),
+        Err(e) => return Ok(Err(format!("blob store: {e}"))),
+    }
     let (progress_tx, progress_rx) = watch::channel(0f32);
     let reporter = tokio::spawn(report_progress(state.clone(), job.job_id.clone(), progress_rx));
 
@@ -180,12 +191,14 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
     match result {
         Ok(Ok(Ok(report))) => Ok(Ok(report)),
         Ok(Ok(Err(media_error))) => classify(media_error),
-        Ok(Err(RunError::Blob(BlobError::NotFound))) => {
-            Err(JobError { code: "video_not_found".into(), message: "the video was deleted before it was converted".into() })
-        }
+        Ok(Err(RunError::Blob(BlobError::NotFound))) => Err(video_not_found()),
         Ok(Err(RunError::Blob(e))) => Ok(Err(format!("blob store: {e}"))),
         Err(join_error) => Err(JobError { code: "internal".into(), message: format!("the converter crashed on this input: {join_error}") }),
     }
+}
+
+fn video_not_found() -> JobError {
+    JobError { code: "video_not_found".into(), message: "the video was deleted before it was converted".into() }
 }
 
 fn classify(error: media::MediaError) -> Result<Result<media::Report, String>, JobError> {

@@ -195,3 +195,20 @@ async fn other_event_types_and_bad_data_are_400() {
     let body: Value = not_an_event.json().await.expect("a JSON error, not the SDK's plain text");
     assert_eq!(body["error"]["code"], "invalid_event");
 }
+
+#[tokio::test]
+async fn an_event_naming_someone_elses_video_fails_owner_mismatch_and_stores_nothing() {
+    let app = ConvertApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let video_id = app.video("owner-a", std::fs::read(fixtures::video(dir.path(), "film.mp4", 0.5)).unwrap()).await;
+
+    // owner-1 (the forger) names owner-a's video as theirs.
+    let response = app.deliver_binary("evt-forged", &uploaded(&video_id)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["ce-type"], "mp3convert.conversion.failed");
+    let reply: Value = response.json().await.unwrap();
+    assert_eq!((reply["code"].as_str(), reply["owner_id"].as_str()), (Some("owner_mismatch"), Some("owner-1")), "{reply}");
+    assert_eq!(app.mp3_files(), 0, "no MP3 for the forger");
+    let job = app.jobs.get(reply["job_id"].as_str().unwrap()).await.unwrap().expect("the job");
+    assert_eq!(job.error.map(|e| e.code).as_deref(), Some("owner_mismatch"));
+}

@@ -20,9 +20,14 @@ const SOURCE: &str = "//billing.example.com/imports";
 
 /// Writes `file` into the `videos` bucket as another system would, with the driver's GridFS.
 async fn put_video(cluster: &Cluster, user: &ClusterUser, video_id: &str, file: &std::path::Path) {
+    put_video_as(cluster, user, Bson::String(video_id.into()), file).await;
+}
+
+/// The same with any `_id`: pymongo's and the drivers' GridFS default to an `ObjectId`.
+async fn put_video_as(cluster: &Cluster, user: &ClusterUser, id: Bson, file: &std::path::Path) {
     let bucket = cluster.mongo.gridfs_bucket(GridFsBucketOptions::builder().bucket_name("videos".to_owned()).build());
     let metadata = doc! { "owner_id": &user.id, "content_type": "video/mp4" };
-    let mut upload = bucket.open_upload_stream("import.mp4").id(Bson::String(video_id.into())).metadata(metadata).await.unwrap();
+    let mut upload = bucket.open_upload_stream("import.mp4").id(id).metadata(metadata).await.unwrap();
     upload.write_all(&std::fs::read(file).unwrap()).await.unwrap();
     upload.close().await.unwrap();
 }
@@ -53,6 +58,16 @@ async fn publish(exchange: &str, event_id: &str, data: &VideoUploaded) {
     connection.close(200, "published").await.unwrap();
 }
 
+/// Waits until the converter has made the job of an event and `user` sees it.
+async fn job_appears(cluster: &Cluster, user: &ClusterUser, job_id: &str) {
+    tests::eventually("the job of the external event", Duration::from_secs(60), || async {
+        let response =
+            cluster.client.get(format!("{}/api/v1/jobs/{job_id}", cluster.upload.url)).bearer_auth(&user.token).send().await.unwrap();
+        (response.status() == 200).then_some(())
+    })
+    .await;
+}
+
 fn event_data(user: &ClusterUser, video_id: &str) -> VideoUploaded {
     VideoUploaded {
         job_id: None,
@@ -78,12 +93,7 @@ async fn an_event_published_onto_the_exchange_converts_a_video_already_in_gridfs
 
     // The converter made the job from the event's identity; the owner sees it.
     let job_id = data.job_id_or_derived(SOURCE, &event_id);
-    tests::eventually("the job of the external event", Duration::from_secs(60), || async {
-        let response =
-            cluster.client.get(format!("{}/api/v1/jobs/{job_id}", cluster.upload.url)).bearer_auth(&user.token).send().await.unwrap();
-        (response.status() == 200).then_some(())
-    })
-    .await;
+    job_appears(&cluster, &user, &job_id).await;
     let job = cluster.finished_job(&user, &job_id, Duration::from_secs(120)).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["preset"], "v4");
@@ -136,5 +146,58 @@ async fn the_same_event_delivered_three_times_at_once_yields_one_mp3() {
     assert_eq!(cluster.gridfs_files("mp3s").await, 1);
     assert_eq!(cluster.metric(&cluster.convert, "mp3convert_jobs_succeeded_total").await, 1, "converted once");
     assert_eq!(cluster.metric(&cluster.convert, "mp3convert_events_received_total").await, 3);
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_with_an_objectid_from_a_plain_gridfs_writer_converts() {
+    let cluster = Cluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "import.mp4", 2.0);
+    let user = cluster.user().await;
+    let oid = mongodb::bson::oid::ObjectId::new();
+    put_video_as(&cluster, &user, Bson::ObjectId(oid), &video).await;
+
+    // The event names the video by its id's 24 hex digits, as pymongo's str(ObjectId) gives.
+    let event_id = platform::new_id();
+    let data = event_data(&user, &oid.to_hex());
+    publish(&cluster.exchange, &event_id, &data).await;
+    let job_id = data.job_id_or_derived(SOURCE, &event_id);
+    job_appears(&cluster, &user, &job_id).await;
+    let job = cluster.finished_job(&user, &job_id, Duration::from_secs(120)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let mp3 = cluster
+        .client
+        .get(format!("{}/api/v1/mp3s/{}", cluster.download.url, job["mp3_id"].as_str().unwrap()))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mp3.status(), 200);
+    let out = dir.path().join("import.mp3");
+    std::fs::write(&out, mp3.bytes().await.unwrap()).unwrap();
+    fixtures::assert_mp3(&out, fixtures::audio_duration(&video));
+    cluster.stop().await;
+}
+
+/// Found by reading the code: any event naming user A's video with user B as `owner_id` made
+/// an MP3 owned by B. Now the job fails `owner_mismatch` and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_naming_another_users_video_makes_no_mp3_for_the_forger() {
+    let cluster = Cluster::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "import.mp4", 1.0);
+    let (victim, forger) = (cluster.user().await, cluster.user().await);
+    let video_id = platform::new_id();
+    put_video(&cluster, &victim, &video_id, &video).await;
+
+    let event_id = platform::new_id();
+    let data = event_data(&forger, &video_id);
+    publish(&cluster.exchange, &event_id, &data).await;
+    let job_id = data.job_id_or_derived(SOURCE, &event_id);
+    job_appears(&cluster, &forger, &job_id).await;
+    let job = cluster.finished_job(&forger, &job_id, Duration::from_secs(120)).await;
+    assert_eq!((job["status"].as_str(), job["error"]["code"].as_str()), (Some("failed"), Some("owner_mismatch")), "{job}");
+    assert_eq!(cluster.gridfs_files("mp3s").await, 0, "no MP3 was stored");
     cluster.stop().await;
 }
