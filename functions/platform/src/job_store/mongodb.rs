@@ -179,17 +179,36 @@ impl MongoJobStore {
 
     /// Moves the oldest job matching `filter` to `processing`. FerretDB does not make
     /// `find_one_and_update` atomic (concurrent callers got the same job), so each attempt is
-    /// first won by inserting `{_id: "<job>#<attempt>"}` into `job_claims`: a unique `_id`
-    /// insert is atomic everywhere, and only the winner moves `attempts` on.
+    /// first won by inserting `{_id: "<job>#<attempt>", job, at}` into `job_claims`: a unique
+    /// `_id` insert is atomic everywhere, and only the winner moves `attempts` on.
+    ///
+    /// Nothing here can stop the queue:
+    /// - a token older than the lease whose attempt never started (its claimer died between the
+    ///   insert and the `$inc`) is removed, by one conditional delete, and the attempt claimed
+    ///   afresh;
+    /// - a job document that does not decode is marked `failed` (`malformed_job`) and skipped;
+    /// - a finished job's tokens are deleted (`succeed`, `fail`).
     async fn take(&self, filter: Document, lease: Duration) -> Result<Option<Job>, JobStoreError> {
+        let raw = self.jobs.clone_with_type::<Document>();
         for _ in 0..100 {
-            let Some(seen) = self.jobs.find_one(filter.clone()).sort(doc! { "seq": 1 }).await.map_err(unavailable)? else {
+            let Some(found) = raw.find_one(filter.clone()).sort(doc! { "seq": 1 }).await.map_err(unavailable)? else {
                 return Ok(None);
             };
-            let token = doc! { "_id": format!("{}#{}", seen.job_id, seen.attempts + 1) };
+            let seen: JobDoc = match mongodb::bson::from_document(found.clone()) {
+                Ok(seen) => seen,
+                Err(e) => {
+                    self.quarantine(&found, &e.to_string()).await?;
+                    continue;
+                }
+            };
+            let token_id = format!("{}#{}", seen.job_id, seen.attempts + 1);
+            let token = doc! { "_id": token_id.as_str(), "job": seen.job_id.as_str(), "at": DateTime::now().timestamp_millis() };
             match self.claims.insert_one(token).await {
                 Ok(_) => {}
-                Err(e) if is_duplicate_key(&e) => continue,
+                Err(e) if is_duplicate_key(&e) => {
+                    self.drop_abandoned_token(&token_id, lease).await?;
+                    continue;
+                }
                 Err(e) => return Err(unavailable(e)),
             }
             let mut exact = filter.clone();
@@ -202,6 +221,52 @@ impl MongoJobStore {
             }
         }
         Err(unavailable(anyhow::anyhow!("could not claim a job: too much contention")))
+    }
+
+    /// Deletes the claim token `id` if it is older than `lease` (or has no time: written
+    /// before tokens had one). Only one of several callers deletes it (the filter holds the
+    /// time it read); whoever then inserts the token first wins the attempt.
+    async fn drop_abandoned_token(&self, id: &str, lease: Duration) -> Result<(), JobStoreError> {
+        let Some(token) = self.claims.find_one(doc! { "_id": id }).await.map_err(unavailable)? else { return Ok(()) };
+        let at = token.get("at").cloned();
+        let cutoff = DateTime::now().timestamp_millis() - lease.as_millis() as i64;
+        let stale = match at {
+            None => true,
+            Some(Bson::Int64(at)) => at < cutoff,
+            Some(_) => true,
+        };
+        if stale {
+            let filter = match at {
+                Some(at) => doc! { "_id": id, "at": at },
+                None => doc! { "_id": id, "at": { "$exists": false } },
+            };
+            let deleted = self.claims.delete_one(filter).await.map_err(unavailable)?.deleted_count;
+            if deleted == 1 {
+                tracing::warn!(token = id, "recovered an abandoned job claim");
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks a job document that does not decode as failed, so that claims pass over it.
+    async fn quarantine(&self, found: &Document, why: &str) -> Result<(), JobStoreError> {
+        let (Some(id), Some(status)) = (found.get("_id"), found.get("status")) else {
+            return Err(unavailable(anyhow::anyhow!("a job document without _id or status: {why}")));
+        };
+        tracing::error!(job_id = %id, error = why, "a job document does not decode; marking it failed");
+        let set = doc! { "$set": {
+            "status": "failed", "error_code": "malformed_job", "error_message": format!("the job document does not decode: {why}"),
+            "updated_at": DateTime::now(), "lease_until": null,
+        } };
+        self.jobs.update_one(doc! { "_id": id.clone(), "status": status.clone() }, set).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Deletes a finished job's claim tokens (best effort: a leftover token blocks nothing).
+    async fn drop_tokens(&self, job_id: &str) {
+        if let Err(e) = self.claims.delete_many(doc! { "job": job_id }).await {
+            tracing::warn!(job_id, error = %e, "could not delete the job's claim tokens");
+        }
     }
 
     async fn update(&self, filter: Document, set: Document) -> Result<u64, JobStoreError> {
@@ -292,7 +357,11 @@ impl JobStore for MongoJobStore {
             "status": "succeeded", "progress": 1.0, "mp3_id": mp3_id, "duration_ms": duration_ms as i64,
             "bytes": bytes as i64, "updated_at": DateTime::now(), "lease_until": null,
         };
-        Ok(self.update(doc! { "_id": job_id, "status": "processing" }, set).await? == 1)
+        let done = self.update(doc! { "_id": job_id, "status": "processing" }, set).await? == 1;
+        if done {
+            self.drop_tokens(job_id).await;
+        }
+        Ok(done)
     }
 
     async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError> {
@@ -301,7 +370,11 @@ impl JobStore for MongoJobStore {
             "updated_at": DateTime::now(), "lease_until": null,
         };
         let filter = doc! { "_id": job_id, "status": { "$in": ["queued", "processing"] } };
-        Ok(self.update(filter, set).await? == 1)
+        let done = self.update(filter, set).await? == 1;
+        if done {
+            self.drop_tokens(job_id).await;
+        }
+        Ok(done)
     }
 
     async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError> {

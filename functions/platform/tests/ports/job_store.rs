@@ -248,3 +248,48 @@ async fn mongodb_opens_again_and_concurrently_on_one_database() {
     fresh.drop().await.unwrap();
     older.drop().await.unwrap();
 }
+
+/// The claim tokens of `job_id` in `job_claims`.
+async fn tokens(db: &mongodb::Database, job_id: &str) -> u64 {
+    let claims = db.collection::<mongodb::bson::Document>("job_claims");
+    claims.count_documents(mongodb::bson::doc! { "_id": { "$in": [format!("{job_id}#1"), format!("{job_id}#2")] } }).await.unwrap()
+}
+
+/// A claimer that died between inserting its token and counting the attempt left the token
+/// behind: every later claim of that attempt hit the duplicate, and the queue stopped.
+#[tokio::test]
+async fn mongodb_an_abandoned_claim_token_does_not_wedge_the_queue() {
+    let (db, store) = mongo_store().await;
+    let job = store.create(&new_job("o", None)).await.unwrap();
+    let claims = db.collection::<mongodb::bson::Document>("job_claims");
+    let long_ago = mongodb::bson::DateTime::now().timestamp_millis() - 2 * LEASE.as_millis() as i64;
+    claims.insert_one(mongodb::bson::doc! { "_id": format!("{}#1", job.job_id), "job": &job.job_id, "at": long_ago }).await.unwrap();
+
+    let claimed = store.claim_next(LEASE).await.unwrap().expect("the job is claimed despite the old token");
+    assert_eq!((claimed.job_id.as_str(), claimed.attempts), (job.job_id.as_str(), 1));
+    assert!(store.succeed(&job.job_id, "mp3", 1, 1).await.unwrap());
+    assert_eq!(tokens(&db, &job.job_id).await, 0, "a finished job's tokens are deleted");
+
+    // A fresh token is a live claimer's: it is respected.
+    let live = store.create(&new_job("o", None)).await.unwrap();
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    claims.insert_one(mongodb::bson::doc! { "_id": format!("{}#1", live.job_id), "job": &live.job_id, "at": now }).await.unwrap();
+    assert!(!matches!(store.claim(&live.job_id, LEASE).await, Ok(Claim::Claimed(_))), "a live claim was taken over");
+    db.drop().await.unwrap();
+}
+
+/// One job document that does not decode (seen in stop 7) made every claim fail.
+#[tokio::test]
+async fn mongodb_a_malformed_job_document_is_failed_and_skipped() {
+    let (db, store) = mongo_store().await;
+    let raw = db.collection::<mongodb::bson::Document>("jobs");
+    raw.insert_one(mongodb::bson::doc! { "_id": "broken", "status": "queued", "seq": -1_i64, "attempts": "many" }).await.unwrap();
+    let job = store.create(&new_job("o", None)).await.unwrap();
+
+    let claimed = store.claim_next(LEASE).await.unwrap().expect("the good job flows");
+    assert_eq!(claimed.job_id, job.job_id);
+    let broken = raw.find_one(mongodb::bson::doc! { "_id": "broken" }).await.unwrap().unwrap();
+    assert_eq!((broken.get_str("status").unwrap(), broken.get_str("error_code").unwrap()), ("failed", "malformed_job"));
+    assert!(store.claim_next(LEASE).await.unwrap().is_none());
+    db.drop().await.unwrap();
+}
