@@ -182,10 +182,7 @@ def check(kind, work, binary):
         if expected and expected in err:
             return "refused", f"{expected} (as intended)"
         return "FAIL", "exit %d: %s" % (res.returncode, err.strip().splitlines()[-1] if err.strip() else "")
-    if expected:
-        note = f"converts (expected {expected})"
-    else:
-        note = ""
+    note = f"converts (expected {expected})" if expected else ""
     made = run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", src, "-map", "0:a:0", "-ac", "2",
                 "-c:a", "libmp3lame", "-q:a", "2", theirs])
     if made.returncode != 0:

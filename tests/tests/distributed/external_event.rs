@@ -58,14 +58,22 @@ async fn publish(exchange: &str, event_id: &str, data: &VideoUploaded) {
     connection.close(200, "published").await.unwrap();
 }
 
-/// Waits until the converter has made the job of an event and `user` sees it.
-async fn job_appears(cluster: &Cluster, user: &ClusterUser, job_id: &str) {
+/// Publishes `user`'s `video.uploaded` for `video_id` and waits until the converter has made
+/// its job (derived from the event's identity, which `user` sees) and finished it: the job id
+/// and the finished job.
+async fn announce(cluster: &Cluster, user: &ClusterUser, video_id: &str) -> (String, serde_json::Value) {
+    let event_id = platform::new_id();
+    let data = event_data(user, video_id);
+    publish(&cluster.exchange, &event_id, &data).await;
+    let job_id = data.job_id_or_derived(SOURCE, &event_id);
     tests::eventually("the job of the external event", Duration::from_secs(60), || async {
         let response =
             cluster.client.get(format!("{}/api/v1/jobs/{job_id}", cluster.upload.url)).bearer_auth(&user.token).send().await.unwrap();
         (response.status() == 200).then_some(())
     })
     .await;
+    let job = cluster.finished_job(user, &job_id, Duration::from_secs(120)).await;
+    (job_id, job)
 }
 
 fn event_data(user: &ClusterUser, video_id: &str) -> VideoUploaded {
@@ -87,14 +95,8 @@ async fn an_event_published_onto_the_exchange_converts_a_video_already_in_gridfs
     let video_id = platform::new_id();
     put_video(&cluster, &user, &video_id, &video).await;
 
-    let event_id = platform::new_id();
-    let data = event_data(&user, &video_id);
-    publish(&cluster.exchange, &event_id, &data).await;
-
-    // The converter made the job from the event's identity; the owner sees it.
-    let job_id = data.job_id_or_derived(SOURCE, &event_id);
-    job_appears(&cluster, &user, &job_id).await;
-    let job = cluster.finished_job(&user, &job_id, Duration::from_secs(120)).await;
+    // The converter makes the job from the event's identity; the owner sees it.
+    let (job_id, job) = announce(&cluster, &user, &video_id).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["preset"], "v4");
 
@@ -159,12 +161,7 @@ async fn a_video_with_an_objectid_from_a_plain_gridfs_writer_converts() {
     put_video_as(&cluster, &user, Bson::ObjectId(oid), &video).await;
 
     // The event names the video by its id's 24 hex digits, as pymongo's str(ObjectId) gives.
-    let event_id = platform::new_id();
-    let data = event_data(&user, &oid.to_hex());
-    publish(&cluster.exchange, &event_id, &data).await;
-    let job_id = data.job_id_or_derived(SOURCE, &event_id);
-    job_appears(&cluster, &user, &job_id).await;
-    let job = cluster.finished_job(&user, &job_id, Duration::from_secs(120)).await;
+    let (_, job) = announce(&cluster, &user, &oid.to_hex()).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let mp3 = cluster
         .client
@@ -191,12 +188,7 @@ async fn an_event_naming_another_users_video_makes_no_mp3_for_the_forger() {
     let video_id = platform::new_id();
     put_video(&cluster, &victim, &video_id, &video).await;
 
-    let event_id = platform::new_id();
-    let data = event_data(&forger, &video_id);
-    publish(&cluster.exchange, &event_id, &data).await;
-    let job_id = data.job_id_or_derived(SOURCE, &event_id);
-    job_appears(&cluster, &forger, &job_id).await;
-    let job = cluster.finished_job(&forger, &job_id, Duration::from_secs(120)).await;
+    let (_, job) = announce(&cluster, &forger, &video_id).await;
     assert_eq!((job["status"].as_str(), job["error"]["code"].as_str()), (Some("failed"), Some("owner_mismatch")), "{job}");
     assert_eq!(cluster.gridfs_files("mp3s").await, 0, "no MP3 was stored");
     cluster.stop().await;

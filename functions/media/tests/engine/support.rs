@@ -191,9 +191,10 @@ pub fn sound(rate: u32, secs: f32, layout: &str, channels: usize) -> Vec<String>
 
 /// `path`'s first audio stream decoded by ffmpeg to `channels` channels at `rate` (ffmpeg's own
 /// down-mix when the source has more), one Vec per channel, through 16-bit samples. Mind that to
-/// an integer format ffmpeg normalises its down-mix (7.7 dB quieter from 5.1); its conversion
-/// to MP3 mixes in float and does not, which is why [`assert_sounds_like_source`] compares with
-/// that conversion rather than with this decode of the source.
+/// an integer format ffmpeg always normalises its down-mix (7.7 dB quieter from 5.1), while its
+/// conversion to MP3 mixes in the decoder's format and normalises only integer ones (see
+/// `media::mix`), which is why [`assert_sounds_like_source`] compares with that conversion
+/// rather than with this decode of the source.
 pub fn decode_planar(path: &Path, channels: u8, rate: u32) -> Vec<Vec<f32>> {
     let res = tool("ffmpeg")
         .args(["-v", "error", "-nostdin", "-i"])
@@ -245,10 +246,9 @@ pub fn ffmpeg_conversion(source: &Path, out: &Path, channels: u8, rate: u32) {
 
 /// It sounds like the source: per output channel, the loudness envelope (RMS over 50 ms
 /// windows) of the MP3 correlates ≥ 0.9 with that of ffmpeg's own conversion of the source to
-/// MP3 (`-ac N -c:a libmp3lame -q:a 2`, as a user would run it), and the channel's level is
-/// within 3 dB of ffmpeg's. Catches silence,
-/// garbled samples, swapped channels and down-mixes from the wrong sources. The source must
-/// have an envelope that varies (e.g. [`sound`]).
+/// MP3 ([`ffmpeg_conversion`]), and the channel's level is within 3 dB of ffmpeg's. Catches
+/// silence, garbled samples, swapped channels, down-mixes from the wrong sources and at the
+/// wrong level. The source must have an envelope that varies (e.g. [`sound`]).
 pub fn assert_sounds_like_source(source: &Path, mp3: &Path, report: &Report) {
     let ours = decode_planar(mp3, report.channels, report.sample_rate);
     let reference = mp3.with_extension("ffmpeg.mp3");
