@@ -25,7 +25,7 @@ trap cleanup EXIT
 cargo build --release --locked --bins --workspace >&2
 ./local-dev/services.sh start >&2
 eval "$(./local-dev/services.sh env)"
-bin=target/release
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -13,4 +13,4 @@ cargo build --release --locked --bin mp3convert
 work=.cache/bench-hostile
 rm -rf "$work/data" "$work/data2"
 mkdir -p "$work"
-python3 local-dev/bench-hostile.py "$PWD/target/release/mp3convert" "$work" "${BENCH_MUTATIONS:-200}"
+python3 local-dev/bench-hostile.py "$(realpath "${CARGO_TARGET_DIR:-target}")/release/mp3convert" "$work" "${BENCH_MUTATIONS:-200}"

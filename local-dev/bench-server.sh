@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 ./local-dev/install-deps.sh
 cargo build --release --locked --bin mp3convert >&2
-bin=target/release/mp3convert
+bin="${CARGO_TARGET_DIR:-target}/release/mp3convert"
 port=$(( 20000 + RANDOM % 20000 ))
 url="http://127.0.0.1:$port"
 

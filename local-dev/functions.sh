@@ -45,7 +45,7 @@ wait_ready() { # name
 cmd_start() {
     local profile=debug
     [[ ${1:-} == --release ]] && profile=release
-    BIN_DIR="${MP3CONVERT_BIN_DIR:-$ROOT/target/$profile}"
+    BIN_DIR="${MP3CONVERT_BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/$profile}"
     if [[ -z ${MP3CONVERT_BIN_DIR:-} ]]; then
         (cd "$ROOT" && cargo build --locked $([[ $profile == release ]] && echo --release) --bins --workspace) >&2
     fi

@@ -22,7 +22,7 @@ const QUEUES: [&str; 4] = ["convert-video-uploaded", "jobs-mp3-converted", "jobs
 pub fn bin_dir() -> PathBuf {
     match std::env::var_os("MP3CONVERT_BIN_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug"),
+        None => crate::process::build_dir(),
     }
 }
 

@@ -9,9 +9,17 @@ pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MP3CONVERT_BIN") {
         return PathBuf::from(path);
     }
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/mp3convert");
+    let target = build_dir().join("mp3convert");
     assert!(target.exists(), "{} is missing: run `cargo build --bin mp3convert` first (local-dev/test.sh does)", target.display());
     target
+}
+
+/// The build directory this test binary was built into (`<target>/debug` when it runs from
+/// `<target>/debug/deps`), wherever `CARGO_TARGET_DIR` put it.
+pub fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let deps = exe.parent().expect("the test binary's directory");
+    deps.parent().unwrap_or(deps).to_path_buf()
 }
 
 pub struct Server {
