@@ -88,6 +88,23 @@ impl Proc {
         }
     }
 
+    /// SIGSTOP: the process freezes without noticing (a stalled node, a suspended VM or pod),
+    /// until [`Proc::resume`].
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT: a paused process carries on where it stopped.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().unwrap_or_else(|| panic!("{} is not running", self.name)).id();
+        let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("running kill");
+        assert!(status.success(), "kill -{name} {pid} ({}) failed", self.name);
+    }
+
     /// Whether the process started by [`Proc::start`] is still the one running.
     pub fn is_running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
@@ -229,6 +246,21 @@ impl Cluster {
             cluster.wait_ready(&proc.url).await;
         }
         cluster
+    }
+
+    /// A second `convert` process, as another pod of the Service, started on a port of its
+    /// own. The broker does not deliver to it; a test posts to it.
+    pub fn convert_replica(&self) -> Proc {
+        let port = free_port();
+        let mut env = self.convert.env.clone();
+        for (key, value) in &mut env {
+            if key == "MP3CONVERT_ADDR" {
+                *value = format!("127.0.0.1:{port}");
+            }
+        }
+        let mut replica = Proc::new(&self.convert.name, port, self.convert.command.clone(), env);
+        replica.start();
+        replica
     }
 
     /// Waits until `url`'s `/health/readiness` answers 200.

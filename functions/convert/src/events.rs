@@ -109,9 +109,15 @@ async fn convert_once(state: &ConvertState, job_id: &str) -> Result<Outcome, App
             Claim::Claimed(job) => {
                 return match run_job(state, &job, Arc::new(AtomicBool::new(false))).await {
                     Outcome::Retry(reason) => {
-                        let _ = state.jobs.requeue(job_id).await;
+                        let _ = state.jobs.requeue(job_id, job.claim).await;
                         Err(AppError::unavailable(anyhow::anyhow!("conversion interrupted: {reason}")))
                     }
+                    // Another delivery holds the job now: answer as a duplicate would, with the
+                    // recorded outcome if there is one.
+                    Outcome::Superseded => match state.jobs.get(job_id).await.map_err(AppError::unavailable)? {
+                        Some(job) => finished_outcome(&job).ok_or_else(in_progress),
+                        None => Err(AppError::not_found("job")),
+                    },
                     outcome => Ok(outcome),
                 };
             }
@@ -119,16 +125,14 @@ async fn convert_once(state: &ConvertState, job_id: &str) -> Result<Outcome, App
                 return finished_outcome(&job).ok_or_else(|| AppError::internal(anyhow::anyhow!("finished job without outcome")));
             }
             Claim::NotFound => return Err(AppError::not_found("job")),
-            Claim::Busy(_) if Instant::now() >= deadline => {
-                return Err(AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "in_progress",
-                    "another delivery is converting this job; retry later",
-                ));
-            }
+            Claim::Busy(_) if Instant::now() >= deadline => return Err(in_progress()),
             Claim::Busy(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
+}
+
+fn in_progress() -> AppError {
+    AppError::new(StatusCode::SERVICE_UNAVAILABLE, "in_progress", "another delivery is converting this job; retry later")
 }
 
 fn to_cloudevent(event: Event) -> Result<cloudevents::Event, AppError> {

@@ -29,36 +29,50 @@ pub enum Outcome {
     Failed(ConversionFailed),
     /// Cut off (shutdown) or hit a dependency failure: the job should run again.
     Retry(String),
+    /// The job is no longer this run's: its lease ran out (the converter stalled) and another
+    /// claim took it, or it was finished meanwhile. Nothing of this run is recorded or kept.
+    Superseded,
 }
 
-/// Converts `job` (already claimed: status `processing`) and records the outcome in the job
-/// store. `cancel` stops the conversion between packets. Announcing the outcome is the
-/// caller's: see [`outcome_event`].
+/// Converts `job` (already claimed: status `processing` under `job.claim`) and records the
+/// outcome in the job store. Every write names the claim, so a run that has lost the job
+/// changes nothing: its MP3 (stored under an id of its own) is deleted again. `cancel` stops
+/// the conversion between packets. Announcing the outcome is the caller's: see [`outcome_event`].
 pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Outcome {
     let started = Instant::now();
+    let superseded = Arc::new(AtomicBool::new(false));
+    let mp3_id = platform::new_id();
     let outcome = if job.attempts > MAX_ATTEMPTS {
         Err(JobError {
             code: "too_many_attempts".into(),
             message: format!("the conversion was started {MAX_ATTEMPTS} times without finishing"),
         })
     } else {
-        convert(state, job, cancel).await
+        convert(state, job, &mp3_id, cancel, superseded.clone()).await
     };
     let outcome = match outcome {
+        _ if superseded.load(Ordering::Relaxed) => Outcome::Superseded,
         Ok(Ok(report)) => {
             let converted = Mp3Converted {
                 job_id: job.job_id.clone(),
                 video_id: job.video_id.clone(),
-                mp3_id: mp3_id(job),
+                mp3_id,
                 owner_id: job.owner_id.clone(),
                 duration_ms: report.duration_ms,
                 bytes: report.bytes,
             };
-            match state.jobs.succeed(&job.job_id, &converted.mp3_id, converted.duration_ms, converted.bytes).await {
-                Ok(_) => {
+            match state.jobs.succeed(&job.job_id, Some(job.claim), &converted.mp3_id, converted.duration_ms, converted.bytes).await {
+                Ok(true) => {
                     metrics::add(&metrics::JOBS_SUCCEEDED, 1);
                     Outcome::Succeeded(converted)
                 }
+                Ok(false) => {
+                    if let Err(e) = state.blobs.delete(Bucket::Mp3s, &converted.mp3_id).await {
+                        tracing::warn!(mp3_id = %converted.mp3_id, error = %e, "could not delete the MP3 of a superseded run");
+                    }
+                    Outcome::Superseded
+                }
+                // The write may have been applied all the same: the MP3 stays.
                 Err(e) => Outcome::Retry(format!("recording success: {e}")),
             }
         }
@@ -71,15 +85,20 @@ pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -
                 code: error.code.clone(),
                 message: error.message.clone(),
             };
-            match state.jobs.fail(&job.job_id, &error).await {
-                Ok(_) => {
+            match state.jobs.fail(&job.job_id, Some(job.claim), &error).await {
+                Ok(true) => {
                     metrics::add(&metrics::JOBS_FAILED, 1);
                     Outcome::Failed(failed)
                 }
+                Ok(false) => Outcome::Superseded,
                 Err(e) => Outcome::Retry(format!("recording failure: {e}")),
             }
         }
     };
+    if matches!(outcome, Outcome::Superseded) {
+        metrics::add(&metrics::JOBS_SUPERSEDED, 1);
+        tracing::warn!(job_id = %job.job_id, claim = job.claim, "the job was taken over by another claim; this run is dropped");
+    }
     metrics::add(&metrics::CONVERSION_MILLIS, started.elapsed().as_millis() as u64);
     outcome
 }
@@ -91,7 +110,7 @@ pub fn outcome_event(source: &str, outcome: &Outcome) -> Option<Event> {
     let (ty, job_id, data) = match outcome {
         Outcome::Succeeded(data) => (event_types::MP3_CONVERTED, &data.job_id, serde_json::to_value(data)),
         Outcome::Failed(data) => (event_types::CONVERSION_FAILED, &data.job_id, serde_json::to_value(data)),
-        Outcome::Retry(_) => return None,
+        Outcome::Retry(_) | Outcome::Superseded => return None,
     };
     let mut event = Event::new(source, ty, job_id, &data.unwrap_or_default());
     event.id = format!("{job_id}.{}", ty.rsplit('.').next().unwrap_or(ty));
@@ -104,7 +123,7 @@ pub fn finished_outcome(job: &Job) -> Option<Outcome> {
         JobStatus::Succeeded => Some(Outcome::Succeeded(Mp3Converted {
             job_id: job.job_id.clone(),
             video_id: job.video_id.clone(),
-            mp3_id: job.mp3_id.clone().unwrap_or_else(|| mp3_id(job)),
+            mp3_id: job.mp3_id.clone().unwrap_or_default(),
             owner_id: job.owner_id.clone(),
             duration_ms: job.duration_ms.unwrap_or_default(),
             bytes: job.bytes.unwrap_or_default(),
@@ -123,13 +142,16 @@ pub fn finished_outcome(job: &Job) -> Option<Outcome> {
     }
 }
 
-/// The MP3 of a job has the job's id: a re-run replaces it instead of storing a second one.
-pub fn mp3_id(job: &Job) -> String {
-    job.job_id.clone()
-}
-
-/// `Err` = permanent failure; `Ok(Err)` = retry later; `Ok(Ok)` = done.
-async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Result<Result<media::Report, String>, JobError> {
+/// Converts into the MP3 `mp3_id`, committed unless `superseded` was set meanwhile (by the
+/// progress writer, when the store refused the claim). `Err` = permanent failure;
+/// `Ok(Err)` = retry later; `Ok(Ok)` = done.
+async fn convert(
+    state: &ConvertState,
+    job: &Job,
+    mp3_id: &str,
+    cancel: Arc<AtomicBool>,
+    superseded: Arc<AtomicBool>,
+) -> Result<Result<media::Report, String>, JobError> {
     let preset: media::Preset =
         job.preset.parse().map_err(|_| JobError { code: "invalid_preset".into(), message: format!("unknown preset {:?}", job.preset) })?;
     let stem = std::path::Path::new(&job.filename).file_stem().and_then(|s| s.to_str()).unwrap_or("audio").to_owned();
@@ -153,7 +175,8 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
         Err(e) => return Ok(Err(format!("blob store: {e}"))),
     }
     let (progress_tx, progress_rx) = watch::channel(0f32);
-    let reporter = tokio::spawn(report_progress(state.clone(), job.job_id.clone(), progress_rx));
+    let lost = Lost { superseded: superseded.clone(), cancel: cancel.clone() };
+    let reporter = tokio::spawn(report_progress(state.clone(), job.job_id.clone(), job.claim, progress_rx, lost));
 
     let stop_watch = tokio::spawn({
         let (stopping, cancel) = (state.stopping.clone(), cancel.clone());
@@ -163,7 +186,7 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
         }
     });
     let blobs = state.blobs.clone();
-    let (video_id, mp3_id) = (job.video_id.clone(), mp3_id(job));
+    let (video_id, mp3_id) = (job.video_id.clone(), mp3_id.to_owned());
     let span = tracing::Span::current();
     let sandbox = state.sandbox.clone();
     let max_duration = Some(state.max_duration);
@@ -180,6 +203,7 @@ async fn convert(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -> Re
             None => media::convert(source, sink.as_mut(), &options, &mut on_progress, &cancel),
         };
         match report {
+            Ok(_) if superseded.load(Ordering::Relaxed) => Ok(Err(media::MediaError::Cancelled)),
             Ok(report) => sink.commit().map(|_| Ok(report)).map_err(RunError::Blob),
             Err(e) => Ok(Err(e)),
         }
@@ -219,9 +243,16 @@ impl From<BlobError> for RunError {
     }
 }
 
+/// What the progress writer does when the store refuses the claim: marks the run superseded
+/// and cancels the conversion.
+struct Lost {
+    superseded: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
+}
+
 /// Writes progress to the job store when it has moved by 1% (at most twice a second), and
-/// at least every [`heartbeat`] to keep the job's lease.
-async fn report_progress(state: ConvertState, job_id: String, mut progress: watch::Receiver<f32>) {
+/// at least every [`heartbeat`] to keep the job's lease under `claim`.
+async fn report_progress(state: ConvertState, job_id: String, claim: u64, mut progress: watch::Receiver<f32>, lost: Lost) {
     let mut last_written = 0f32;
     let mut last_write = Instant::now();
     let heartbeat = heartbeat(state.lease);
@@ -232,8 +263,14 @@ async fn report_progress(state: ConvertState, job_id: String, mut progress: watc
         }
         let p = *progress.borrow_and_update();
         if p - last_written >= 0.01 || last_write.elapsed() >= heartbeat {
-            if state.jobs.set_progress(&job_id, p, state.lease).await.is_ok() {
-                (last_written, last_write) = (p, Instant::now());
+            match state.jobs.set_progress(&job_id, claim, p, state.lease).await {
+                Ok(true) => (last_written, last_write) = (p, Instant::now()),
+                Ok(false) => {
+                    lost.superseded.store(true, Ordering::Relaxed);
+                    lost.cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+                Err(e) => tracing::warn!(job_id, error = %e, "could not write progress; the lease is renewed at the next write"),
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

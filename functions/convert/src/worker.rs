@@ -110,9 +110,10 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
                 tracing::info!(parent: &span, mp3_id = %done.mp3_id, duration_ms = done.duration_ms, "job succeeded")
             }
             Outcome::Failed(failed) => tracing::info!(parent: &span, code = %failed.code, "job failed: {}", failed.message),
+            Outcome::Superseded => tracing::info!(parent: &span, "job taken over by another claim"),
             Outcome::Retry(reason) => {
                 tracing::info!(parent: &span, reason, "job re-queued");
-                if let Err(e) = state.jobs.requeue(&job.job_id).await {
+                if let Err(e) = state.jobs.requeue(&job.job_id, job.claim).await {
                     tracing::warn!(parent: &span, error = %e, "could not re-queue; it will be re-queued at the next start");
                 }
                 if !shutdown.is_cancelled() {

@@ -71,6 +71,10 @@ pub struct Job {
     /// How many times a worker has started this job (a re-run after a crash counts).
     #[serde(skip)]
     pub attempts: u32,
+    /// The fencing token of the job's latest claim: every claim moves it on, and a write made
+    /// under an older claim (a converter that stalled past its lease) changes nothing.
+    #[serde(skip)]
+    pub claim: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

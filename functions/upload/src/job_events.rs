@@ -33,11 +33,11 @@ async fn job_status(State(jobs): State<Arc<dyn JobStore>>, event: Event) -> Resu
     let recorded = match event.ty() {
         event_types::MP3_CONVERTED => {
             let data: Mp3Converted = data(&event)?;
-            jobs.succeed(&data.job_id, &data.mp3_id, data.duration_ms, data.bytes).await
+            jobs.succeed(&data.job_id, None, &data.mp3_id, data.duration_ms, data.bytes).await
         }
         event_types::CONVERSION_FAILED => {
             let data: ConversionFailed = data(&event)?;
-            jobs.fail(&data.job_id, &JobError { code: data.code, message: data.message }).await
+            jobs.fail(&data.job_id, None, &JobError { code: data.code, message: data.message }).await
         }
         other => return Err(AppError::bad_request("unexpected_event_type", format!("/events/job-status does not take {other}"))),
     };
@@ -60,7 +60,7 @@ async fn dead_letter(State(jobs): State<Arc<dyn JobStore>>, event: Event) -> Res
         code: "delivery_failed".into(),
         message: format!("the conversion could not be delivered: {destination} answered {code} until the retries ran out"),
     };
-    let failed = jobs.fail(&job_id, &error).await.map_err(AppError::unavailable)?;
+    let failed = jobs.fail(&job_id, None, &error).await.map_err(AppError::unavailable)?;
     tracing::warn!(ce_id = event.id(), job_id, destination, code, failed, "dead letter: video.uploaded");
     Ok(StatusCode::OK)
 }

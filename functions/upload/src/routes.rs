@@ -145,7 +145,7 @@ async fn accept_multipart(
     if let Err(e) = rest.await.map_err(refused) {
         // Undo: the job never runs and its video is gone.
         let _ = state.blobs.delete(Bucket::Videos, &job.video_id).await;
-        let _ = state.jobs.fail(&job.job_id, &JobError { code: e.code.into(), message: e.message.clone() }).await;
+        let _ = state.jobs.fail(&job.job_id, None, &JobError { code: e.code.into(), message: e.message.clone() }).await;
         return Err(e);
     }
     Ok(job)
@@ -217,7 +217,7 @@ async fn accept(state: &UploadState, user: &AuthUser, file: Upload<'_>, preset: 
     let event = Event::new(&state.event_source, event_types::VIDEO_UPLOADED, &job.video_id, &data);
     if let Err(e) = state.events.publish(event).await {
         let _ = state.blobs.delete(Bucket::Videos, &video_id).await;
-        let _ = state.jobs.fail(&job.job_id, &platform::model::JobError { code: "unavailable".into(), message: e.to_string() }).await;
+        let _ = state.jobs.fail(&job.job_id, None, &platform::model::JobError { code: "unavailable".into(), message: e.to_string() }).await;
         return Err(AppError::unavailable(e));
     }
     metrics::add(&metrics::UPLOADS, 1);

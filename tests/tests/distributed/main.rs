@@ -6,6 +6,7 @@
 //! the clusters of the tests running beside it here.
 
 mod converter_crash;
+mod converter_stall;
 mod dead_letter;
 mod external_event;
 mod seed_flow;

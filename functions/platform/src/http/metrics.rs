@@ -9,6 +9,7 @@ pub static UPLOADS: AtomicU64 = AtomicU64::new(0);
 pub static UPLOADED_BYTES: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_SUCCEEDED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
+pub static JOBS_SUPERSEDED: AtomicU64 = AtomicU64::new(0);
 pub static CONVERSION_MILLIS: AtomicU64 = AtomicU64::new(0);
 pub static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
 pub static EVENTS_RECEIVED: AtomicU64 = AtomicU64::new(0);
@@ -25,6 +26,11 @@ pub async fn handler() -> impl IntoResponse {
         ("mp3convert_uploaded_bytes_total", "Bytes of videos accepted.", &UPLOADED_BYTES),
         ("mp3convert_jobs_succeeded_total", "Conversions that produced an MP3.", &JOBS_SUCCEEDED),
         ("mp3convert_jobs_failed_total", "Conversions that failed permanently.", &JOBS_FAILED),
+        (
+            "mp3convert_jobs_superseded_total",
+            "Conversions stopped because their lease ran out and another converter took the job.",
+            &JOBS_SUPERSEDED,
+        ),
         ("mp3convert_conversion_milliseconds_total", "Wall time spent converting.", &CONVERSION_MILLIS),
         ("mp3convert_downloads_total", "MP3 downloads started.", &DOWNLOADS),
         ("mp3convert_events_received_total", "CloudEvents delivered to this function.", &EVENTS_RECEIVED),

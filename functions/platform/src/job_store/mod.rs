@@ -50,26 +50,33 @@ pub trait JobStore: Send + Sync {
     async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError>;
 
     /// Atomically moves the oldest `queued` job to `processing` (counting the attempt, leased
-    /// for `lease`) and returns it; `None` when nothing is queued. Two callers never get the
+    /// for `lease`, under a new [`Job::claim`]) and returns it; `None` when nothing is queued. Two callers never get the
     /// same job.
     async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError>;
 
-    /// Atomically takes this job for the caller for `lease` (counting the attempt): a
+    /// Atomically takes this job for the caller for `lease` (counting the attempt, under a new
+    /// [`Job::claim`]): a
     /// `queued` job, or a `processing` one whose lease has expired (its converter died).
     async fn claim(&self, job_id: &str, lease: Duration) -> Result<Claim, JobStoreError>;
 
-    /// Records progress (0.0–1.0) of a `processing` job and extends its lease by `lease`.
-    async fn set_progress(&self, job_id: &str, progress: f32, lease: Duration) -> Result<(), JobStoreError>;
+    /// Records progress (0.0–1.0) of the job held under `claim` and extends its lease by
+    /// `lease`. Returns false (and changes nothing) when the claim is no longer the job's:
+    /// its lease ran out and another converter took the job, so the caller must stop.
+    async fn set_progress(&self, job_id: &str, claim: u64, progress: f32, lease: Duration) -> Result<bool, JobStoreError>;
 
     /// `processing` → `succeeded`. Returns false (and changes nothing) if the job was not
-    /// `processing`, so a job succeeds at most once.
-    async fn succeed(&self, job_id: &str, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError>;
+    /// `processing`, so a job succeeds at most once, or, with `Some(claim)`, if it is no longer
+    /// held under that claim. `None` is for writers that hold no claim (outcome events).
+    async fn succeed(&self, job_id: &str, claim: Option<u64>, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError>;
 
-    /// `queued`/`processing` → `failed`. Returns false if the job had already finished.
-    async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError>;
+    /// `queued`/`processing` → `failed`. Returns false if the job had already finished, or,
+    /// with `Some(claim)`, if it is not `processing` under that claim. `None` is for writers
+    /// that hold no claim (the upload that could not announce its job, dead letters).
+    async fn fail(&self, job_id: &str, claim: Option<u64>, error: &JobError) -> Result<bool, JobStoreError>;
 
-    /// `processing` → `queued`, for a job whose run was interrupted (shutdown).
-    async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError>;
+    /// `processing` under `claim` → `queued`, for a job whose run was interrupted (shutdown,
+    /// a dependency failure). Returns false if the claim is no longer the job's.
+    async fn requeue(&self, job_id: &str, claim: u64) -> Result<bool, JobStoreError>;
 
     /// Every `processing` job back to `queued`; for start-up, when no worker can be running.
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError>;

@@ -43,6 +43,9 @@ struct JobDoc {
     error_code: Option<String>,
     error_message: Option<String>,
     attempts: i64,
+    /// The latest claim's fencing token (absent in documents written before claims had one).
+    #[serde(default)]
+    claim: i64,
     created_at: DateTime,
     updated_at: DateTime,
     duration_ms: Option<i64>,
@@ -91,6 +94,7 @@ fn job(doc: JobDoc) -> Result<Job, JobStoreError> {
         mp3_id: doc.mp3_id,
         error: doc.error_code.map(|code| JobError { code, message: doc.error_message.unwrap_or_default() }),
         attempts: doc.attempts.max(0) as u32,
+        claim: doc.claim.max(0) as u64,
         duration_ms: doc.duration_ms.map(|v| v.max(0) as u64),
         bytes: doc.bytes.map(|v| v.max(0) as u64),
         created_at: to_time(doc.created_at)?,
@@ -109,11 +113,21 @@ async fn index_exists(jobs: &Collection<JobDoc>, keys: &Document) -> Result<bool
     Ok(indexes.iter().any(|index| &index.keys == keys))
 }
 
+/// Matches a document whose `claim` is `claim`; 0 also matches documents without the field.
+fn held(claim: i64) -> Bson {
+    if claim == 0 { Bson::Document(doc! { "$in": [0_i64, Bson::Null] }) } else { Bson::Int64(claim) }
+}
+
+/// The job, `processing` under `claim`: the filter of every write a converter makes.
+fn under_claim(job_id: &str, claim: u64) -> Document {
+    doc! { "_id": job_id, "status": "processing", "claim": held(claim as i64) }
+}
+
 /// The update that hands a job to a converter for `lease`.
 fn take(lease: Duration) -> Document {
     doc! {
         "$set": { "status": "processing", "progress": 0.0, "updated_at": DateTime::now(), "lease_until": lease_end(lease) },
-        "$inc": { "attempts": 1_i64 },
+        "$inc": { "attempts": 1_i64, "claim": 1_i64 },
     }
 }
 
@@ -179,8 +193,8 @@ impl MongoJobStore {
 
     /// Moves the oldest job matching `filter` to `processing`. FerretDB does not make
     /// `find_one_and_update` atomic (concurrent callers got the same job), so each attempt is
-    /// first won by inserting `{_id: "<job>#<attempt>", job, at}` into `job_claims`: a unique
-    /// `_id` insert is atomic everywhere, and only the winner moves `attempts` on.
+    /// first won by inserting `{_id: "<job>#<claim>", job, at}` into `job_claims`: a unique
+    /// `_id` insert is atomic everywhere, and only the winner moves `claim` on.
     ///
     /// Nothing here can stop the queue:
     /// - a token older than the lease whose attempt never started (its claimer died between the
@@ -201,7 +215,7 @@ impl MongoJobStore {
                     continue;
                 }
             };
-            let token_id = format!("{}#{}", seen.job_id, seen.attempts + 1);
+            let token_id = format!("{}#{}", seen.job_id, seen.claim + 1);
             let token = doc! { "_id": token_id.as_str(), "job": seen.job_id.as_str(), "at": DateTime::now().timestamp_millis() };
             match self.claims.insert_one(token).await {
                 Ok(_) => {}
@@ -213,7 +227,7 @@ impl MongoJobStore {
             }
             let mut exact = filter.clone();
             exact.insert("_id", seen.job_id.as_str());
-            exact.insert("attempts", seen.attempts);
+            exact.insert("claim", held(seen.claim));
             let taken =
                 self.jobs.find_one_and_update(exact, take(lease)).return_document(ReturnDocument::After).await.map_err(unavailable)?;
             if let Some(taken) = taken {
@@ -291,6 +305,7 @@ impl JobStore for MongoJobStore {
             error_code: None,
             error_message: None,
             attempts: 0,
+            claim: 0,
             created_at: now,
             updated_at: now,
             duration_ms: None,
@@ -347,29 +362,20 @@ impl JobStore for MongoJobStore {
         })
     }
 
-    async fn set_progress(&self, job_id: &str, progress: f32, lease: Duration) -> Result<(), JobStoreError> {
+    async fn set_progress(&self, job_id: &str, claim: u64, progress: f32, lease: Duration) -> Result<bool, JobStoreError> {
         let set = doc! { "progress": f64::from(progress.clamp(0.0, 1.0)), "updated_at": DateTime::now(), "lease_until": lease_end(lease) };
-        self.update(doc! { "_id": job_id, "status": "processing" }, set).await.map(drop)
+        Ok(self.update(under_claim(job_id, claim), set).await? == 1)
     }
 
-    async fn succeed(&self, job_id: &str, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError> {
+    async fn succeed(&self, job_id: &str, claim: Option<u64>, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError> {
         let set = doc! {
             "status": "succeeded", "progress": 1.0, "mp3_id": mp3_id, "duration_ms": duration_ms as i64,
             "bytes": bytes as i64, "updated_at": DateTime::now(), "lease_until": null,
         };
-        let done = self.update(doc! { "_id": job_id, "status": "processing" }, set).await? == 1;
-        if done {
-            self.drop_tokens(job_id).await;
-        }
-        Ok(done)
-    }
-
-    async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError> {
-        let set = doc! {
-            "status": "failed", "error_code": error.code.as_str(), "error_message": error.message.as_str(),
-            "updated_at": DateTime::now(), "lease_until": null,
+        let filter = match claim {
+            Some(claim) => under_claim(job_id, claim),
+            None => doc! { "_id": job_id, "status": "processing" },
         };
-        let filter = doc! { "_id": job_id, "status": { "$in": ["queued", "processing"] } };
         let done = self.update(filter, set).await? == 1;
         if done {
             self.drop_tokens(job_id).await;
@@ -377,9 +383,25 @@ impl JobStore for MongoJobStore {
         Ok(done)
     }
 
-    async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError> {
+    async fn fail(&self, job_id: &str, claim: Option<u64>, error: &JobError) -> Result<bool, JobStoreError> {
+        let set = doc! {
+            "status": "failed", "error_code": error.code.as_str(), "error_message": error.message.as_str(),
+            "updated_at": DateTime::now(), "lease_until": null,
+        };
+        let filter = match claim {
+            Some(claim) => under_claim(job_id, claim),
+            None => doc! { "_id": job_id, "status": { "$in": ["queued", "processing"] } },
+        };
+        let done = self.update(filter, set).await? == 1;
+        if done {
+            self.drop_tokens(job_id).await;
+        }
+        Ok(done)
+    }
+
+    async fn requeue(&self, job_id: &str, claim: u64) -> Result<bool, JobStoreError> {
         let set = doc! { "status": "queued", "progress": 0.0, "updated_at": DateTime::now(), "lease_until": null };
-        self.update(doc! { "_id": job_id, "status": "processing" }, set).await.map(drop)
+        Ok(self.update(under_claim(job_id, claim), set).await? == 1)
     }
 
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError> {

@@ -22,7 +22,7 @@ impl SqliteJobStore {
 }
 
 const COLUMNS: &str = "job_id, video_id, owner_id, filename, preset, status, progress, mp3_id, \
-                       error_code, error_message, attempts, created_at, updated_at, duration_ms, bytes";
+                       error_code, error_message, attempts, claim, created_at, updated_at, duration_ms, bytes";
 
 fn unavailable(e: impl Into<anyhow::Error>) -> JobStoreError {
     JobStoreError::Unavailable(e.into())
@@ -39,6 +39,11 @@ fn lease_end(lease: Duration) -> i64 {
 
 fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A claim as an SQL parameter: NULL when the writer holds none.
+fn fence(claim: Option<u64>) -> Option<i64> {
+    claim.map(|c| c as i64)
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, JobStoreError> {
@@ -60,6 +65,7 @@ fn job_from_row(row: &SqliteRow) -> Result<Job, JobStoreError> {
         mp3_id: row.get("mp3_id"),
         error: error_code.map(|code| JobError { code, message: error_message.unwrap_or_default() }),
         attempts: row.get::<i64, _>("attempts") as u32,
+        claim: row.get::<i64, _>("claim").max(0) as u64,
         duration_ms: row.get::<Option<i64>, _>("duration_ms").map(|v| v as u64),
         bytes: row.get::<Option<i64>, _>("bytes").map(|v| v as u64),
         created_at: parse_time(row.get("created_at"))?,
@@ -129,8 +135,8 @@ impl JobStore for SqliteJobStore {
 
     async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError> {
         let sql = format!(
-            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ?, lease_until = ? \
-             WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) \
+            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, claim = claim + 1, updated_at = ?, \
+             lease_until = ? WHERE job_id = (SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) \
              RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql).bind(now()).bind(lease_end(lease)).fetch_optional(&self.pool).await.map_err(unavailable)?;
@@ -139,8 +145,8 @@ impl JobStore for SqliteJobStore {
 
     async fn claim(&self, job_id: &str, lease: Duration) -> Result<Claim, JobStoreError> {
         let sql = format!(
-            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, updated_at = ?, lease_until = ? \
-             WHERE job_id = ? AND (status = 'queued' OR (status = 'processing' AND COALESCE(lease_until, 0) < ?)) \
+            "UPDATE jobs SET status = 'processing', progress = 0, attempts = attempts + 1, claim = claim + 1, updated_at = ?, \
+             lease_until = ? WHERE job_id = ? AND (status = 'queued' OR (status = 'processing' AND COALESCE(lease_until, 0) < ?)) \
              RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
@@ -161,57 +167,68 @@ impl JobStore for SqliteJobStore {
         })
     }
 
-    async fn set_progress(&self, job_id: &str, progress: f32, lease: Duration) -> Result<(), JobStoreError> {
-        sqlx::query("UPDATE jobs SET progress = ?, updated_at = ?, lease_until = ? WHERE job_id = ? AND status = 'processing'")
-            .bind(f64::from(progress.clamp(0.0, 1.0)))
-            .bind(now())
-            .bind(lease_end(lease))
-            .bind(job_id)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+    async fn set_progress(&self, job_id: &str, claim: u64, progress: f32, lease: Duration) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET progress = ?, updated_at = ?, lease_until = ? WHERE job_id = ? AND status = 'processing' AND claim = ?",
+        )
+        .bind(f64::from(progress.clamp(0.0, 1.0)))
+        .bind(now())
+        .bind(lease_end(lease))
+        .bind(job_id)
+        .bind(claim as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
     }
 
-    async fn succeed(&self, job_id: &str, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError> {
+    async fn succeed(&self, job_id: &str, claim: Option<u64>, mp3_id: &str, duration_ms: u64, bytes: u64) -> Result<bool, JobStoreError> {
         let result = sqlx::query(
             "UPDATE jobs SET status = 'succeeded', progress = 1, mp3_id = ?, duration_ms = ?, bytes = ?, updated_at = ?, \
-             lease_until = NULL WHERE job_id = ? AND status = 'processing'",
+             lease_until = NULL WHERE job_id = ? AND status = 'processing' AND (? IS NULL OR claim = ?)",
         )
         .bind(mp3_id)
         .bind(duration_ms as i64)
         .bind(bytes as i64)
         .bind(now())
         .bind(job_id)
+        .bind(fence(claim))
+        .bind(fence(claim))
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
     }
 
-    async fn fail(&self, job_id: &str, error: &JobError) -> Result<bool, JobStoreError> {
+    async fn fail(&self, job_id: &str, claim: Option<u64>, error: &JobError) -> Result<bool, JobStoreError> {
         let result = sqlx::query(
             "UPDATE jobs SET status = 'failed', error_code = ?, error_message = ?, updated_at = ?, lease_until = NULL \
-             WHERE job_id = ? AND status IN ('queued', 'processing')",
+             WHERE job_id = ? AND (? IS NULL AND status IN ('queued', 'processing') OR status = 'processing' AND claim = ?)",
         )
         .bind(&error.code)
         .bind(&error.message)
         .bind(now())
         .bind(job_id)
+        .bind(fence(claim))
+        .bind(fence(claim))
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
     }
 
-    async fn requeue(&self, job_id: &str) -> Result<(), JobStoreError> {
-        sqlx::query("UPDATE jobs SET status = 'queued', progress = 0, updated_at = ?, lease_until = NULL WHERE job_id = ? AND status = 'processing'")
-            .bind(now())
-            .bind(job_id)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+    async fn requeue(&self, job_id: &str, claim: u64) -> Result<bool, JobStoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'queued', progress = 0, updated_at = ?, lease_until = NULL \
+             WHERE job_id = ? AND status = 'processing' AND claim = ?",
+        )
+        .bind(now())
+        .bind(job_id)
+        .bind(claim as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError> {

@@ -26,11 +26,11 @@ async fn lifecycle(store: &dyn JobStore) {
     let claimed = store.claim_next(LEASE).await.unwrap().unwrap();
     assert_eq!((claimed.job_id.as_str(), claimed.status, claimed.attempts), (job.job_id.as_str(), JobStatus::Processing, 1));
     assert!(store.claim_next(LEASE).await.unwrap().is_none(), "a processing job was claimed twice");
-    store.set_progress(&job.job_id, 0.5, LEASE).await.unwrap();
+    assert!(store.set_progress(&job.job_id, claimed.claim, 0.5, LEASE).await.unwrap());
     assert_eq!(store.get(&job.job_id).await.unwrap().unwrap().progress, 0.5);
-    assert!(store.succeed(&job.job_id, "mp3", 1000, 2000).await.unwrap());
-    assert!(!store.succeed(&job.job_id, "mp3", 1000, 2000).await.unwrap(), "succeeded twice");
-    assert!(!store.fail(&job.job_id, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
+    assert!(store.succeed(&job.job_id, Some(claimed.claim), "mp3", 1000, 2000).await.unwrap());
+    assert!(!store.succeed(&job.job_id, None, "mp3", 1000, 2000).await.unwrap(), "succeeded twice");
+    assert!(!store.fail(&job.job_id, None, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
     let done = store.get(&job.job_id).await.unwrap().unwrap();
     assert_eq!((done.status, done.mp3_id.as_deref(), done.progress), (JobStatus::Succeeded, Some("mp3"), 1.0));
     assert_eq!((done.duration_ms, done.bytes), (Some(1000), Some(2000)));
@@ -43,14 +43,14 @@ async fn claim_by_id_respects_live_leases(store: &dyn JobStore) {
     assert_eq!(first.attempts, 1);
     assert!(matches!(store.claim(&job.job_id, LEASE).await.unwrap(), Claim::Busy(_)), "a live lease was taken over");
     // The holder renews with a lease that is already over, as if it had died long ago.
-    store.set_progress(&job.job_id, 0.1, Duration::ZERO).await.unwrap();
+    assert!(store.set_progress(&job.job_id, first.claim, 0.1, Duration::ZERO).await.unwrap());
     let expired = tokio::time::Instant::now() + Duration::from_millis(5);
     while tokio::time::Instant::now() < expired {
         tokio::task::yield_now().await;
     }
     let Claim::Claimed(second) = store.claim(&job.job_id, LEASE).await.unwrap() else { panic!("expired lease not taken over") };
     assert_eq!(second.attempts, 2);
-    assert!(store.succeed(&job.job_id, "mp3", 1, 1).await.unwrap());
+    assert!(store.succeed(&job.job_id, Some(second.claim), "mp3", 1, 1).await.unwrap());
     assert!(matches!(store.claim(&job.job_id, LEASE).await.unwrap(), Claim::Finished(_)));
 }
 
@@ -61,7 +61,7 @@ async fn oldest_first_and_requeue(store: &dyn JobStore) {
     assert_eq!(store.requeue_all_processing().await.unwrap(), 1);
     let again = store.claim_next(LEASE).await.unwrap().unwrap();
     assert_eq!((again.job_id.as_str(), again.attempts), (a.job_id.as_str(), 2));
-    store.requeue(&a.job_id).await.unwrap();
+    assert!(store.requeue(&a.job_id, again.claim).await.unwrap());
     assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, a.job_id);
     assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, b.job_id);
     let listed: Vec<String> = store.list_for_owner("o").await.unwrap().into_iter().map(|j| j.job_id).collect();
@@ -85,11 +85,10 @@ async fn active_jobs_are_counted_per_owner(store: &dyn JobStore) {
     }
     store.create(&new_job("p", None)).await.unwrap();
     assert_eq!(store.count_active("o").await.unwrap(), 4, "four queued");
-    let claimed = store.claim(&jobs[0].job_id, LEASE).await.unwrap();
-    assert!(matches!(claimed, Claim::Claimed(_)));
+    let Claim::Claimed(claimed) = store.claim(&jobs[0].job_id, LEASE).await.unwrap() else { panic!("queued job not claimed") };
     assert_eq!(store.count_active("o").await.unwrap(), 4, "processing counts too");
-    assert!(store.succeed(&jobs[0].job_id, "mp3", 1, 1).await.unwrap());
-    assert!(store.fail(&jobs[1].job_id, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
+    assert!(store.succeed(&jobs[0].job_id, Some(claimed.claim), "mp3", 1, 1).await.unwrap());
+    assert!(store.fail(&jobs[1].job_id, None, &JobError { code: "x".into(), message: "y".into() }).await.unwrap());
     assert_eq!(store.count_active("o").await.unwrap(), 2, "finished jobs do not count");
     assert_eq!(store.count_active("p").await.unwrap(), 1);
     assert_eq!(store.count_active("nobody").await.unwrap(), 0);
@@ -119,6 +118,35 @@ async fn concurrent_claims_never_share_a_job(store: Arc<dyn JobStore>) {
     assert_eq!((all.len(), unique.len()), (20, 20));
 }
 
+/// A converter that stalled past its lease (the first claim) wakes up after a second claim
+/// took the job: everything it writes under its old claim changes nothing.
+async fn writes_under_a_stale_claim_change_nothing(store: &dyn JobStore) {
+    let job = store.create(&new_job("o", None)).await.unwrap();
+    let Claim::Claimed(stale) = store.claim(&job.job_id, Duration::ZERO).await.unwrap() else { panic!("queued job not claimed") };
+    let expired = tokio::time::Instant::now() + Duration::from_millis(5);
+    while tokio::time::Instant::now() < expired {
+        tokio::task::yield_now().await;
+    }
+    let Claim::Claimed(current) = store.claim(&job.job_id, LEASE).await.unwrap() else { panic!("expired lease not taken over") };
+    assert!(current.claim > stale.claim, "claims move on: {} then {}", stale.claim, current.claim);
+    assert!(store.set_progress(&job.job_id, current.claim, 0.25, LEASE).await.unwrap());
+    let before = store.get(&job.job_id).await.unwrap().unwrap();
+
+    let error = JobError { code: "x".into(), message: "y".into() };
+    assert!(!store.set_progress(&job.job_id, stale.claim, 0.9, LEASE).await.unwrap(), "stale progress written");
+    assert!(!store.fail(&job.job_id, Some(stale.claim), &error).await.unwrap(), "stale failure written");
+    assert!(!store.requeue(&job.job_id, stale.claim).await.unwrap(), "stale requeue written");
+    assert!(!store.succeed(&job.job_id, Some(stale.claim), "stale", 1, 1).await.unwrap(), "stale success written");
+    let after = store.get(&job.job_id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.status, after.progress, after.mp3_id.as_deref(), after.claim, after.updated_at),
+        (before.status, before.progress, before.mp3_id.as_deref(), before.claim, before.updated_at),
+        "a stale claim changed the job"
+    );
+    assert!(store.succeed(&job.job_id, Some(current.claim), "current", 1, 1).await.unwrap());
+    assert_eq!(store.get(&job.job_id).await.unwrap().unwrap().mp3_id.as_deref(), Some("current"));
+}
+
 async fn sqlite_store() -> (tempfile::TempDir, Arc<SqliteJobStore>) {
     let dir = tempfile::tempdir().unwrap();
     let pool = platform::sqlite::open(&dir.path().join("db.sqlite")).await.unwrap();
@@ -129,6 +157,12 @@ async fn sqlite_store() -> (tempfile::TempDir, Arc<SqliteJobStore>) {
 async fn sqlite_lifecycle() {
     let (_dir, store) = sqlite_store().await;
     lifecycle(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_writes_under_a_stale_claim_change_nothing() {
+    let (_dir, store) = sqlite_store().await;
+    writes_under_a_stale_claim_change_nothing(store.as_ref()).await;
 }
 
 #[tokio::test]
@@ -172,6 +206,26 @@ async fn mongo_store() -> (mongodb::Database, Arc<MongoJobStore>) {
 async fn mongodb_lifecycle() {
     let (db, store) = mongo_store().await;
     lifecycle(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_writes_under_a_stale_claim_change_nothing() {
+    let (db, store) = mongo_store().await;
+    writes_under_a_stale_claim_change_nothing(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+/// Jobs written before claims had a fencing token are claimed and finished as before.
+#[tokio::test]
+async fn mongodb_a_job_from_before_fencing_tokens_is_claimed_and_finished() {
+    let (db, store) = mongo_store().await;
+    let job = store.create(&new_job("o", None)).await.unwrap();
+    let raw = db.collection::<mongodb::bson::Document>("jobs");
+    raw.update_one(mongodb::bson::doc! { "_id": &job.job_id }, mongodb::bson::doc! { "$unset": { "claim": "" } }).await.unwrap();
+    let claimed = store.claim_next(LEASE).await.unwrap().expect("the old job is claimed");
+    assert_eq!((claimed.job_id.as_str(), claimed.claim), (job.job_id.as_str(), 1));
+    assert!(store.succeed(&job.job_id, Some(claimed.claim), "mp3", 1, 1).await.unwrap());
     db.drop().await.unwrap();
 }
 
@@ -267,7 +321,7 @@ async fn mongodb_an_abandoned_claim_token_does_not_wedge_the_queue() {
 
     let claimed = store.claim_next(LEASE).await.unwrap().expect("the job is claimed despite the old token");
     assert_eq!((claimed.job_id.as_str(), claimed.attempts), (job.job_id.as_str(), 1));
-    assert!(store.succeed(&job.job_id, "mp3", 1, 1).await.unwrap());
+    assert!(store.succeed(&job.job_id, Some(claimed.claim), "mp3", 1, 1).await.unwrap());
     assert_eq!(tokens(&db, &job.job_id).await, 0, "a finished job's tokens are deleted");
 
     // A fresh token is a live claimer's: it is respected.
