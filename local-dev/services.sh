@@ -8,6 +8,7 @@
 #   local-dev/services.sh status   say what runs (exit 0 only if all three run)
 #   local-dev/services.sh env      print `export MP3CONVERT_…=…` lines (eval "$(… env)")
 #   local-dev/services.sh restart-rabbitmq   stop and start RabbitMQ alone (a fault test)
+#   local-dev/services.sh restart-ferretdb [S]  stop FerretDB, keep it down S seconds, start it (a fault test)
 #
 # Everything (config, generated passwords, data, logs, the FerretDB binary) lives under
 # local-dev/.run/ (override with LOCAL_DEV_RUN_DIR). Reset: `stop`, then rm -rf local-dev/.run.
@@ -451,11 +452,23 @@ cmd_restart_rabbitmq() {
     rmq_ready "$t0"
 }
 
+# Stops FerretDB, keeps it down for $1 seconds (default 0) and starts it again (its data
+# survives): how the distributed tests check that every function rides out a database outage.
+cmd_restart_ferretdb() {
+    load_config
+    fdb_stop
+    sleep "${1:-0}"
+    local t0; t0=$(now)
+    fdb_start
+    fdb_ready "$t0"
+}
+
 case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     env) load_config; print_env ;;
     restart-rabbitmq) cmd_restart_rabbitmq ;;
-    *) echo "usage: $0 start|stop|status|env|restart-rabbitmq" >&2; exit 2 ;;
+    restart-ferretdb) cmd_restart_ferretdb "${2:-0}" ;;
+    *) echo "usage: $0 start|stop|status|env|restart-rabbitmq|restart-ferretdb [SECONDS_DOWN]" >&2; exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 //! The convert function: runs a conversion job through the media engine, from the video in
 //! the blob store to the MP3 beside it, and reports the outcome as a CloudEvent.
 //!
-//! - [`run`]: one job, idempotent: the MP3's id is the job's id and it becomes visible only
-//!   when complete, so a re-run replaces rather than duplicates it.
+//! - [`run`]: one job under its claim (fenced: a run that lost the job records nothing and
+//!   deletes the MP3 it stored under its own id); the MP3 becomes visible only when complete.
 //! - [`worker`]: the bounded worker pool of the embedded platform, fed by the job store.
 //! - [`events`]: `POST /`, the CloudEvents entry point a Knative Trigger delivers to.
 

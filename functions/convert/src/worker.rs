@@ -22,6 +22,17 @@ use crate::run::{Outcome, outcome_event, run_job};
 /// How often an idle worker looks at the queue even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(2);
 
+/// The longest a worker waits after a run that a dependency cut short.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// How long to wait after the `failures`-th run in a row that a dependency cut short:
+/// doubling from [`IDLE_POLL`] up to [`MAX_BACKOFF`], each wait drawn from its upper half so
+/// that workers (and processes) do not retry in step.
+pub fn backoff(failures: u32) -> Duration {
+    let ceiling = IDLE_POLL.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF);
+    ceiling.mul_f64(rand::random::<f64>().mul_add(0.5, 0.5))
+}
+
 pub struct WorkerPool {
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
@@ -66,6 +77,9 @@ async fn forward_wakeups(mut wake: broadcast::Receiver<Event>, notify: Arc<Notif
 }
 
 async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown: CancellationToken) {
+    // Runs in a row that a dependency cut short; their attempts are given back, so only the
+    // wait between them grows.
+    let mut cut_short = 0;
     loop {
         // Registered before looking at the queue, so a wake-up in between is not missed.
         let notified = notify.notified();
@@ -105,6 +119,9 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
         {
             tracing::warn!(parent: &span, error = %e, "could not announce the job's outcome");
         }
+        if !matches!(outcome, Outcome::Retry(_)) {
+            cut_short = 0;
+        }
         match outcome {
             Outcome::Succeeded(done) => {
                 tracing::info!(parent: &span, mp3_id = %done.mp3_id, duration_ms = done.duration_ms, "job succeeded")
@@ -112,18 +129,37 @@ async fn work(worker: usize, state: ConvertState, notify: Arc<Notify>, shutdown:
             Outcome::Failed(failed) => tracing::info!(parent: &span, code = %failed.code, "job failed: {}", failed.message),
             Outcome::Superseded => tracing::info!(parent: &span, "job taken over by another claim"),
             Outcome::Retry(reason) => {
-                tracing::info!(parent: &span, reason, "job re-queued");
+                tracing::info!(parent: &span, reason, "job re-queued, its attempt given back");
                 if let Err(e) = state.jobs.requeue(&job.job_id, job.claim).await {
                     tracing::warn!(parent: &span, error = %e, "could not re-queue; it will be re-queued at the next start");
                 }
                 if !shutdown.is_cancelled() {
-                    // A dependency failed: give it a moment rather than spinning on the same job.
+                    // A dependency failed: give it time rather than spinning on the same job.
+                    let wait = backoff(cut_short);
+                    cut_short += 1;
+                    tracing::info!(parent: &span, wait_ms = wait.as_millis() as u64, "backing off");
                     tokio::select! {
                         () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(IDLE_POLL) => {},
+                        () = tokio::time::sleep(wait) => {},
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling_and_is_jittered() {
+        for failures in 0..40 {
+            let ceiling = IDLE_POLL.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF);
+            let waits: Vec<Duration> = (0..50).map(|_| backoff(failures)).collect();
+            assert!(waits.iter().all(|w| *w >= ceiling / 2 && *w <= ceiling), "{failures}: {waits:?} outside {ceiling:?}/2..");
+            assert!(waits.iter().any(|w| *w != waits[0]), "{failures}: not jittered");
+        }
+        assert_eq!(IDLE_POLL.saturating_mul(1 << 5).min(MAX_BACKOFF), MAX_BACKOFF, "reaches the ceiling after a few failures");
     }
 }

@@ -107,3 +107,64 @@ async fn sigterm_requeues_the_running_job_and_exits_cleanly() {
     .await;
     assert_eq!(jobs_after.len(), 1);
 }
+
+/// Every restart cuts the running conversion short (SIGTERM: a deploy, a laptop shut for the
+/// night). Such a run gives its attempt back, so more restarts than `MAX_ATTEMPTS` never
+/// fail the job `too_many_attempts`: attempts count only runs that may have crashed.
+#[tokio::test]
+async fn a_job_cut_short_by_more_restarts_than_it_has_attempts_still_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let client = reqwest::Client::new();
+    let audio = fixtures::audio(dir.path(), "long.m4a", 240.0);
+    let seconds = fixtures::audio_duration(&audio);
+
+    let mut token = None;
+    for restart in 0..=convert::run::MAX_ATTEMPTS {
+        let server = Server::start(&data, &[("MP3CONVERT_WORKERS", "1")]);
+        let token = match &token {
+            Some(token) => token,
+            None => {
+                let signed_up = sign_up(&client, &server.url).await;
+                let response = client
+                    .post(format!("{}/api/v1/videos?filename=a.m4a", server.url))
+                    .bearer_auth(&signed_up)
+                    .header("content-type", "audio/mp4")
+                    .body(std::fs::read(&audio).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 202);
+                token.insert(signed_up)
+            }
+        };
+        let status = tests::eventually(&format!("the conversion to start again (restart {restart})"), Duration::from_secs(60), || async {
+            let status = jobs(&client, &server.url, token).await[0]["status"].as_str().unwrap_or_default().to_owned();
+            (status != "queued").then_some(status)
+        })
+        .await;
+        assert_eq!(status, "processing", "restart {restart}: {:?}", jobs(&client, &server.url, token).await);
+        assert!(server.terminate(), "mp3convert did not exit cleanly on SIGTERM");
+    }
+
+    let server = Server::start(&data, &[("MP3CONVERT_WORKERS", "1")]);
+    let token = token.unwrap();
+    let job = tests::eventually("the job to finish", Duration::from_secs(120), || async {
+        let job = jobs(&client, &server.url, &token).await.remove(0);
+        matches!(job["status"].as_str(), Some("succeeded" | "failed")).then_some(job)
+    })
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let body = client
+        .get(format!("{}/api/v1/mp3s/{}", server.url, job["mp3_id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let out = dir.path().join("a.mp3");
+    std::fs::write(&out, &body).unwrap();
+    fixtures::assert_mp3(&out, seconds);
+}

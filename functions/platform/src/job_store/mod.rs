@@ -75,7 +75,9 @@ pub trait JobStore: Send + Sync {
     async fn fail(&self, job_id: &str, claim: Option<u64>, error: &JobError) -> Result<bool, JobStoreError>;
 
     /// `processing` under `claim` → `queued`, for a job whose run was interrupted (shutdown,
-    /// a dependency failure). Returns false if the claim is no longer the job's.
+    /// a dependency failure), giving the attempt back: that run ended without crashing, and
+    /// attempts count only the runs that may have crashed the converter. Returns false if the
+    /// claim is no longer the job's.
     async fn requeue(&self, job_id: &str, claim: u64) -> Result<bool, JobStoreError>;
 
     /// Every `processing` job back to `queued`; for start-up, when no worker can be running.

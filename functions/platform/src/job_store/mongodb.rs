@@ -400,8 +400,12 @@ impl JobStore for MongoJobStore {
     }
 
     async fn requeue(&self, job_id: &str, claim: u64) -> Result<bool, JobStoreError> {
-        let set = doc! { "status": "queued", "progress": 0.0, "updated_at": DateTime::now(), "lease_until": null };
-        Ok(self.update(under_claim(job_id, claim), set).await? == 1)
+        let update = doc! {
+            "$set": { "status": "queued", "progress": 0.0, "updated_at": DateTime::now(), "lease_until": null },
+            "$inc": { "attempts": -1_i64 },
+        };
+        let result = self.jobs.update_one(under_claim(job_id, claim), update).await.map_err(unavailable)?;
+        Ok(result.matched_count == 1)
     }
 
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError> {

@@ -219,8 +219,8 @@ impl JobStore for SqliteJobStore {
 
     async fn requeue(&self, job_id: &str, claim: u64) -> Result<bool, JobStoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET status = 'queued', progress = 0, updated_at = ?, lease_until = NULL \
-             WHERE job_id = ? AND status = 'processing' AND claim = ?",
+            "UPDATE jobs SET status = 'queued', progress = 0, attempts = MAX(attempts - 1, 0), updated_at = ?, \
+             lease_until = NULL WHERE job_id = ? AND status = 'processing' AND claim = ?",
         )
         .bind(now())
         .bind(job_id)

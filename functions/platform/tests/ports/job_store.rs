@@ -62,7 +62,10 @@ async fn oldest_first_and_requeue(store: &dyn JobStore) {
     let again = store.claim_next(LEASE).await.unwrap().unwrap();
     assert_eq!((again.job_id.as_str(), again.attempts), (a.job_id.as_str(), 2));
     assert!(store.requeue(&a.job_id, again.claim).await.unwrap());
-    assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, a.job_id);
+    let resumed = store.claim_next(LEASE).await.unwrap().unwrap();
+    // The start-up requeue counted the run as crashed; the requeue gave its attempt back.
+    assert_eq!((resumed.job_id.as_str(), resumed.attempts), (a.job_id.as_str(), 2), "a re-queued run burnt an attempt");
+    assert!(resumed.claim > again.claim);
     assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, b.job_id);
     let listed: Vec<String> = store.list_for_owner("o").await.unwrap().into_iter().map(|j| j.job_id).collect();
     assert_eq!(listed, [b.job_id, a.job_id], "newest first");
