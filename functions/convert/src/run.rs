@@ -45,7 +45,7 @@ pub async fn run_job(state: &ConvertState, job: &Job, cancel: Arc<AtomicBool>) -
     let outcome = if job.attempts > MAX_ATTEMPTS {
         Err(JobError {
             code: "too_many_attempts".into(),
-            message: format!("the conversion was started {MAX_ATTEMPTS} times without finishing"),
+            message: format!("the converter stopped without finishing {MAX_ATTEMPTS} times on this job (a crash, an out-of-memory kill)"),
         })
     } else {
         convert(state, job, &mp3_id, cancel, superseded.clone()).await

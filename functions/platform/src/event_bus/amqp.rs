@@ -1,7 +1,8 @@
 //! Publishes events to RabbitMQ in the message format of Knative's RabbitMQ Broker
 //! (contract §4): a durable headers exchange, routing key `""`, binary mode (body = JSON
 //! data, `content_type` = `application/json`, every other attribute an unprefixed header),
-//! persistent delivery, message id = event id.
+//! persistent delivery, message id = event id. Publishes are `mandatory` and confirmed: an
+//! event that no bound queue takes is an error, never silently dropped.
 //!
 //! One connection and one confirm-mode channel are kept behind a mutex. A publish that finds
 //! them broken, or fails on them, drops them and opens new ones, a bounded number of times
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use time::format_description::well_known::Rfc3339;
@@ -172,9 +174,17 @@ impl AmqpEventBus {
     async fn attempt(&self, body: &[u8], properties: &BasicProperties) -> Result<(), AttemptError> {
         let (generation, channel) = self.channel().await.map_err(AttemptError::Link)?;
         let timeout = self.options.confirm_timeout;
-        let publish =
-            async { channel.basic_publish(&self.exchange, "", BasicPublishOptions::default(), body, properties.clone()).await?.await };
+        // Mandatory: a message no queue takes (no Trigger matches it) comes back instead of
+        // being dropped, so that "confirmed" means "some consumer will get it".
+        let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
+        let publish = async { channel.basic_publish(&self.exchange, "", options, body, properties.clone()).await?.await };
         let result = match tokio::time::timeout(timeout, publish).await {
+            Ok(Ok(Confirmation::Ack(Some(returned)))) => {
+                return Err(AttemptError::Final(format!(
+                    "RabbitMQ returned the event: no queue bound to exchange {:?} takes it ({} {})",
+                    self.exchange, returned.reply_code, returned.reply_text
+                )));
+            }
             Ok(Ok(confirm)) if confirm.is_ack() => return Ok(()),
             Ok(Ok(_)) => return Err(AttemptError::Final("RabbitMQ rejected the event (nack)".to_owned())),
             Ok(Err(e)) => format!("publishing to {:?}: {e}", self.exchange),

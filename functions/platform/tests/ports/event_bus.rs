@@ -152,6 +152,23 @@ async fn amqp_passive_declare_refuses_a_missing_exchange() {
     assert!(matches!(result, Err(EventBusError::Unavailable(_))));
 }
 
+/// With no queue bound (no Trigger matches), RabbitMQ would drop the event and still confirm
+/// it; the bus publishes `mandatory`, so the event comes back and the publish is an error.
+#[tokio::test]
+async fn amqp_an_event_no_queue_takes_is_an_error_not_dropped() {
+    let mut rabbit = Rabbit::start(true).await;
+    let url = services::url("MP3CONVERT_AMQP_URL");
+    let bus = AmqpEventBus::connect(&url, &rabbit.exchange, fast_retries(ExchangeDeclare::Passive)).await.unwrap();
+    let unroutable = bus.publish(event()).await;
+    assert!(matches!(&unroutable, Err(EventBusError::Unavailable(e)) if e.contains("no queue")), "{unroutable:?}");
+
+    rabbit.bind().await;
+    let routed = event();
+    bus.publish(routed.clone()).await.unwrap();
+    assert_same(&rabbit.next_event().await, &routed);
+    rabbit.delete_exchange().await;
+}
+
 /// The server closes the bus's channel (publishing to a deleted exchange is a channel error);
 /// once the exchange is back, the next publish reopens the link and is delivered.
 #[tokio::test]
