@@ -16,9 +16,9 @@ use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
 use platform::event_bus::{Event, parse_data};
 use platform::http::{AppError, metrics};
 use platform::job_store::{Claim, JobStoreError};
-use platform::model::{NewJob, VideoUploaded, event_types};
+use platform::model::{Job, NewJob, VideoUploaded, event_types};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ConvertState;
 use crate::run::{Outcome, finished_outcome, outcome_event, run_job};
@@ -107,11 +107,8 @@ async fn convert_once(state: &ConvertState, job_id: &str) -> Result<Outcome, App
     loop {
         match state.jobs.claim(job_id, state.lease).await.map_err(AppError::unavailable)? {
             Claim::Claimed(job) => {
-                return match run_job(state, &job, Arc::new(AtomicBool::new(false))).await {
-                    Outcome::Retry(reason) => {
-                        let _ = state.jobs.requeue(job_id, job.claim).await;
-                        Err(AppError::unavailable(anyhow::anyhow!("conversion interrupted: {reason}")))
-                    }
+                return match run_attached(state, job).await? {
+                    Outcome::Retry(reason) => Err(AppError::unavailable(anyhow::anyhow!("conversion interrupted: {reason}"))),
                     // Another delivery holds the job now: answer as a duplicate would, with the
                     // recorded outcome if there is one.
                     Outcome::Superseded => match state.jobs.get(job_id).await.map_err(AppError::unavailable)? {
@@ -128,6 +125,33 @@ async fn convert_once(state: &ConvertState, job_id: &str) -> Result<Outcome, App
             Claim::Busy(_) if Instant::now() >= deadline => return Err(in_progress()),
             Claim::Busy(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
+    }
+}
+
+/// Runs the claimed job for as long as its delivery waits: if the request goes away (the
+/// Broker's timeout, a dropped connection) the conversion is cancelled and the job re-queued
+/// for the redelivery, so that nothing converts detached from any request.
+async fn run_attached(state: &ConvertState, job: Job) -> Result<Outcome, AppError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _cancel_when_dropped = CancelOnDrop(cancel.clone());
+    let state = state.clone();
+    let run = tokio::spawn(async move {
+        let outcome = run_job(&state, &job, cancel).await;
+        if let Outcome::Retry(reason) = &outcome {
+            tracing::info!(job_id = %job.job_id, reason, "conversion cut short; the job is re-queued");
+            let _ = state.jobs.requeue(&job.job_id, job.claim).await;
+        }
+        outcome
+    });
+    run.await.map_err(|e| AppError::internal(anyhow::anyhow!("the conversion task failed: {e}")))
+}
+
+/// Sets its flag when dropped: when the handler's future is dropped with its request.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -212,3 +212,34 @@ async fn an_event_naming_someone_elses_video_fails_owner_mismatch_and_stores_not
     let job = app.jobs.get(reply["job_id"].as_str().unwrap()).await.unwrap().expect("the job");
     assert_eq!(job.error.map(|e| e.code).as_deref(), Some("owner_mismatch"));
 }
+
+/// The delivery's request goes away mid-conversion (the Broker's timeout, a dropped
+/// connection): the conversion is cancelled and the job re-queued for the redelivery.
+/// Before, it went on detached, renewing its lease, and stored an MP3 for no request.
+#[tokio::test]
+async fn a_delivery_whose_request_goes_away_cancels_its_conversion_and_requeues_the_job() {
+    let app = Arc::new(ConvertApp::spawn().await);
+    let dir = tempfile::tempdir().unwrap();
+    let video_id = app.video("owner-1", std::fs::read(fixtures::audio(dir.path(), "long.m4a", 600.0)).unwrap()).await;
+    let job_id = platform::new_id();
+    let mut data = uploaded(&video_id);
+    data["job_id"] = json!(job_id);
+    let delivery = tokio::spawn({
+        let app = app.clone();
+        async move { app.deliver_binary("evt-gone", &data).await }
+    });
+    tests::eventually("the conversion under way", std::time::Duration::from_secs(60), || async {
+        let job = app.jobs.get(&job_id).await.unwrap()?;
+        (job.status == platform::model::JobStatus::Processing && job.progress > 0.0).then_some(())
+    })
+    .await;
+    delivery.abort();
+
+    let job = tests::eventually("the job back in the queue", std::time::Duration::from_secs(30), || async {
+        let job = app.jobs.get(&job_id).await.unwrap()?;
+        (job.status == platform::model::JobStatus::Queued).then_some(job)
+    })
+    .await;
+    assert_eq!((job.attempts, job.progress), (0, 0.0), "the cut-short run's attempt is given back");
+    assert_eq!(app.mp3_files(), 0, "the cancelled conversion stored an MP3");
+}
