@@ -31,6 +31,14 @@ pub fn eventing_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../eventing")
 }
 
+/// Runs `local-dev/services.sh` with `args` (a fault test restarting a service) and panics
+/// with its stderr if it fails.
+pub fn services_sh(args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../local-dev/services.sh");
+    let output = Command::new(&script).args(args).output().expect("local-dev/services.sh");
+    assert!(output.status.success(), "services.sh {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
 /// A real service's URL from the environment (set by `local-dev/test.sh`).
 pub fn service_url(variable: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| {

@@ -6,8 +6,6 @@
 //! Its own test binary: taking the database away would break the clusters of tests running
 //! beside it (cargo runs test binaries one after another).
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use mongodb::bson::doc;
@@ -19,9 +17,7 @@ use tests::fixtures;
 const DOWN_SECS: u32 = 12;
 
 fn restart_ferretdb(down_secs: u32) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../local-dev/services.sh");
-    let output = Command::new(&script).arg("restart-ferretdb").arg(down_secs.to_string()).output().expect("local-dev/services.sh");
-    assert!(output.status.success(), "restarting FerretDB failed: {}", String::from_utf8_lossy(&output.stderr));
+    tests::cluster::services_sh(&["restart-ferretdb", &down_secs.to_string()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

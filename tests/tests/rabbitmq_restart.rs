@@ -4,17 +4,13 @@
 //! Its own test binary: restarting RabbitMQ would break the clusters of tests running beside
 //! it (cargo runs test binaries one after another).
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use tests::cluster::Cluster;
 use tests::fixtures;
 
 fn restart_rabbitmq() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../local-dev/services.sh");
-    let output = Command::new(&script).arg("restart-rabbitmq").output().expect("local-dev/services.sh");
-    assert!(output.status.success(), "restarting RabbitMQ failed: {}", String::from_utf8_lossy(&output.stderr));
+    tests::cluster::services_sh(&["restart-rabbitmq"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
