@@ -323,6 +323,14 @@ impl Cluster {
         .await
     }
 
+    /// The seed's `GET /download?fid=` of `mp3_id` as `user`, which must answer 200, saved to `out`.
+    pub async fn download_mp3(&self, user: &ClusterUser, mp3_id: &str, out: &Path) {
+        let response =
+            self.client.get(format!("{}/download?fid={mp3_id}", self.download.url)).bearer_auth(&user.token).send().await.unwrap();
+        assert_eq!(response.status(), 200, "download of {mp3_id}");
+        std::fs::write(out, response.bytes().await.unwrap()).unwrap();
+    }
+
     /// How many files the GridFS bucket holds.
     pub async fn gridfs_files(&self, bucket: &str) -> u64 {
         self.mongo.collection::<mongodb::bson::Document>(&format!("{bucket}.files")).count_documents(mongodb::bson::doc! {}).await.unwrap()

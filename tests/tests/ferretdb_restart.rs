@@ -49,16 +49,8 @@ async fn a_database_outage_mid_conversion_loses_no_job_and_needs_no_function_res
     }
     assert_eq!(cluster.gridfs_files("mp3s").await, job_ids.len() as u64, "one MP3 per job");
     let first = cluster.job(&user, &job_ids[0]).await;
-    let response = cluster
-        .client
-        .get(format!("{}/download?fid={}", cluster.download.url, first["mp3_id"].as_str().unwrap()))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
     let out = dir.path().join("talk.mp3");
-    std::fs::write(&out, response.bytes().await.unwrap()).unwrap();
+    cluster.download_mp3(&user, first["mp3_id"].as_str().unwrap(), &out).await;
     fixtures::assert_mp3(&out, fixtures::audio_duration(&audio));
     for proc in [&mut cluster.auth, &mut cluster.upload, &mut cluster.convert, &mut cluster.download, &mut cluster.broker] {
         assert!(proc.is_running(), "{} exited", proc.name);

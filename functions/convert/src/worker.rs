@@ -29,8 +29,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// doubling from [`IDLE_POLL`] up to [`MAX_BACKOFF`], each wait drawn from its upper half so
 /// that workers (and processes) do not retry in step.
 pub fn backoff(failures: u32) -> Duration {
-    let ceiling = IDLE_POLL.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF);
-    ceiling.mul_f64(rand::random::<f64>().mul_add(0.5, 0.5))
+    backoff_ceiling(failures).mul_f64(rand::random::<f64>().mul_add(0.5, 0.5))
+}
+
+fn backoff_ceiling(failures: u32) -> Duration {
+    IDLE_POLL.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF)
 }
 
 pub struct WorkerPool {
@@ -155,11 +158,13 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_its_ceiling_and_is_jittered() {
         for failures in 0..40 {
-            let ceiling = IDLE_POLL.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF);
+            let ceiling = backoff_ceiling(failures);
             let waits: Vec<Duration> = (0..50).map(|_| backoff(failures)).collect();
             assert!(waits.iter().all(|w| *w >= ceiling / 2 && *w <= ceiling), "{failures}: {waits:?} outside {ceiling:?}/2..");
             assert!(waits.iter().any(|w| *w != waits[0]), "{failures}: not jittered");
         }
-        assert_eq!(IDLE_POLL.saturating_mul(1 << 5).min(MAX_BACKOFF), MAX_BACKOFF, "reaches the ceiling after a few failures");
+        assert_eq!(backoff_ceiling(0), IDLE_POLL);
+        assert_eq!(backoff_ceiling(1), 2 * IDLE_POLL, "doubles");
+        assert_eq!(backoff_ceiling(5), MAX_BACKOFF, "reaches the ceiling after a few failures");
     }
 }

@@ -34,16 +34,8 @@ async fn a_converter_killed_mid_conversion_is_redelivered_to_and_the_job_succeed
     assert!(cluster.metric(&cluster.convert, "mp3convert_events_received_total").await >= 1);
     assert_eq!(cluster.metric(&cluster.convert, "mp3convert_jobs_succeeded_total").await, 1);
     assert_eq!(cluster.gridfs_files("mp3s").await, 1);
-    let response = cluster
-        .client
-        .get(format!("{}/download?fid={}", cluster.download.url, job["mp3_id"].as_str().unwrap()))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
     let out = dir.path().join("lecture.mp3");
-    std::fs::write(&out, response.bytes().await.unwrap()).unwrap();
+    cluster.download_mp3(&user, job["mp3_id"].as_str().unwrap(), &out).await;
     fixtures::assert_mp3(&out, fixtures::audio_duration(&audio));
     cluster.stop().await;
 }

@@ -76,11 +76,8 @@ async fn a_converter_stalled_past_its_lease_changes_nothing_when_it_wakes() {
         ids
     };
     assert_eq!(files, [job["mp3_id"].as_str().unwrap()], "one MP3, the job's");
-    let response =
-        cluster.client.get(format!("{}/download?fid={}", cluster.download.url, files[0])).bearer_auth(&user.token).send().await.unwrap();
-    assert_eq!(response.status(), 200);
     let out = dir.path().join("lecture.mp3");
-    std::fs::write(&out, response.bytes().await.unwrap()).unwrap();
+    cluster.download_mp3(&user, &files[0], &out).await;
     fixtures::assert_mp3(&out, fixtures::audio_duration(&audio));
     drop(replica);
     cluster.stop().await;

@@ -50,13 +50,13 @@ pub trait JobStore: Send + Sync {
     async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError>;
 
     /// Atomically moves the oldest `queued` job to `processing` (counting the attempt, leased
-    /// for `lease`, under a new [`Job::claim`]) and returns it; `None` when nothing is queued. Two callers never get the
-    /// same job.
+    /// for `lease`, under a new [`Job::claim`]) and returns it; `None` when nothing is queued.
+    /// Two callers never get the same job.
     async fn claim_next(&self, lease: Duration) -> Result<Option<Job>, JobStoreError>;
 
     /// Atomically takes this job for the caller for `lease` (counting the attempt, under a new
-    /// [`Job::claim`]): a
-    /// `queued` job, or a `processing` one whose lease has expired (its converter died).
+    /// [`Job::claim`]): a `queued` job, or a `processing` one whose lease has expired (its
+    /// converter died).
     async fn claim(&self, job_id: &str, lease: Duration) -> Result<Claim, JobStoreError>;
 
     /// Records progress (0.0–1.0) of the job held under `claim` and extends its lease by
