@@ -8,6 +8,7 @@
 #   local-dev/services.sh status   say what runs (exit 0 only if all three run)
 #   local-dev/services.sh env      print `export MP3CONVERT_…=…` lines (eval "$(… env)")
 #   local-dev/services.sh restart-rabbitmq   stop and start RabbitMQ alone (a fault test)
+#   local-dev/services.sh stop-rabbitmq, start-rabbitmq   the same in two steps
 #   local-dev/services.sh restart-ferretdb [S]  stop FerretDB, keep it down S seconds, start it (a fault test)
 #
 # Everything (config, generated passwords, data, logs, the FerretDB binary) lives under
@@ -452,6 +453,19 @@ cmd_restart_rabbitmq() {
     rmq_ready "$t0"
 }
 
+# RabbitMQ down and up again as two steps, for a test that works during the outage.
+cmd_stop_rabbitmq() {
+    load_config
+    rmq_stop
+}
+
+cmd_start_rabbitmq() {
+    load_config
+    local t0; t0=$(now)
+    rmq_start
+    rmq_ready "$t0"
+}
+
 # Stops FerretDB, keeps it down for $1 seconds (default 0) and starts it again (its data
 # survives): how the distributed tests check that every function rides out a database outage.
 cmd_restart_ferretdb() {
@@ -469,6 +483,8 @@ case "${1:-}" in
     status) cmd_status ;;
     env) load_config; print_env ;;
     restart-rabbitmq) cmd_restart_rabbitmq ;;
+    stop-rabbitmq) cmd_stop_rabbitmq ;;
+    start-rabbitmq) cmd_start_rabbitmq ;;
     restart-ferretdb) cmd_restart_ferretdb "${2:-0}" ;;
-    *) echo "usage: $0 start|stop|status|env|restart-rabbitmq|restart-ferretdb [SECONDS_DOWN]" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|env|restart-rabbitmq|stop-rabbitmq|start-rabbitmq|restart-ferretdb [SECONDS_DOWN]" >&2; exit 2 ;;
 esac

@@ -113,6 +113,14 @@ impl Proc {
         assert!(status.success(), "kill -{name} {pid} ({}) failed", self.name);
     }
 
+    /// Sets (`Some`) or removes (`None`) an environment variable for the next [`Proc::start`].
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            self.env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+
     /// Whether the process started by [`Proc::start`] is still the one running.
     pub fn is_running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
@@ -132,11 +140,13 @@ pub struct Options {
     /// Where the broker delivers for the `convert` Service instead of the real converter
     /// (which then does not run): a stand-in subscriber of a test.
     pub convert_stand_in: Option<String>,
+    /// Environment variables added to the upload function's.
+    pub upload_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { eventing: eventing_dir(), convert_stand_in: None }
+        Self { eventing: eventing_dir(), convert_stand_in: None, upload_env: Vec::new() }
     }
 }
 
@@ -216,6 +226,7 @@ impl Cluster {
         );
         let mut upload_env = mongo_env.clone();
         upload_env.push(("K_SINK".to_owned(), url(4)));
+        upload_env.extend(options.upload_env.iter().cloned());
         let mut upload = function("mp3convert-upload", ports[1], upload_env);
         let mut convert_env = mongo_env.clone();
         convert_env.push(("MP3CONVERT_JOB_LEASE_SECS".to_owned(), JOB_LEASE_SECS.to_string()));
@@ -307,6 +318,19 @@ impl Cluster {
         self.client.post(format!("{}/upload", self.upload.url)).bearer_auth(&user.token).multipart(form).send().await.unwrap()
     }
 
+    /// `POST /api/v1/videos` with the file as the raw body.
+    pub async fn upload_raw(&self, user: &ClusterUser, file: &Path) -> reqwest::Response {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        self.client
+            .post(format!("{}/api/v1/videos?filename={name}", self.upload.url))
+            .bearer_auth(&user.token)
+            .header("content-type", "video/mp4")
+            .body(std::fs::read(file).unwrap())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `GET /api/v1/jobs/{id}` on the upload function.
     pub async fn job(&self, user: &ClusterUser, job_id: &str) -> Value {
         let response = self.client.get(format!("{}/api/v1/jobs/{job_id}", self.upload.url)).bearer_auth(&user.token).send().await.unwrap();
@@ -329,6 +353,13 @@ impl Cluster {
             self.client.get(format!("{}/download?fid={mp3_id}", self.download.url)).bearer_auth(&user.token).send().await.unwrap();
         assert_eq!(response.status(), 200, "download of {mp3_id}");
         std::fs::write(out, response.bytes().await.unwrap()).unwrap();
+    }
+
+    /// The status in the job's document, read from the database directly.
+    pub async fn job_doc_status(&self, job_id: &str) -> String {
+        let jobs = self.mongo.collection::<mongodb::bson::Document>("jobs");
+        let doc = jobs.find_one(mongodb::bson::doc! { "_id": job_id }).await.unwrap().unwrap_or_else(|| panic!("no job {job_id}"));
+        doc.get_str("status").unwrap().to_owned()
     }
 
     /// How many files the GridFS bucket holds.

@@ -6,6 +6,8 @@
 //! - `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}`: the caller's jobs.
 //! - `DELETE /api/v1/videos/{id}`.
 //! - [`job_events`]: `POST /events/*`, the Broker's job-status and dead-letter deliveries.
+//! - [`redrive`]: `POST /events/redrive` and a timer: queued jobs whose announcement was
+//!   lost are announced again.
 //!
 //! [`incoming`] turns a request body into one checked file stream; [`multipart`] bounds
 //! multipart framing (part headers, part count) before multer reads it; [`sniff`] rejects
@@ -15,6 +17,7 @@ mod incoming;
 pub mod job_events;
 mod multipart;
 mod quota;
+pub mod redrive;
 mod routes;
 mod sniff;
 

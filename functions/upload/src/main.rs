@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use platform::auth::{TokenVerifier, keys};
 use platform::runtime::{Backends, Function};
+use upload::redrive::Redrive;
+
+const EVENT_SOURCE: &str = "/mp3convert/upload";
 
 fn main() -> std::process::ExitCode {
-    platform::runtime::main("mp3convert-upload", |config, _stopping| async move {
+    platform::runtime::main("mp3convert-upload", |config, stopping| async move {
         let backends = Backends::for_function(&config);
         let verifier = Arc::new(TokenVerifier::new(&keys::load_public(&config)?, &config.jwt_issuer)?);
         let events = backends.event_bus()?;
@@ -17,16 +20,22 @@ fn main() -> std::process::ExitCode {
         let router = upload::router(upload::UploadState {
             blobs,
             jobs: jobs.clone(),
-            events,
+            events: events.clone(),
             verifier,
             max_upload_bytes: config.max_upload_bytes,
             quota_bytes: config.limits.quota_bytes,
             max_queued_jobs: config.limits.max_queued_jobs,
             default_preset: config.default_preset.to_string(),
-            event_source: "/mp3convert/upload".into(),
+            event_source: EVENT_SOURCE.into(),
             pending: Default::default(),
         })
-        .merge(upload::job_events::router(jobs));
+        .merge(upload::job_events::router(jobs.clone()));
+        let redrive = Redrive { jobs, events, event_source: EVENT_SOURCE.into(), after: config.redrive_after };
+        // A Lambda function runs only while invoked: there a schedule posts /events/redrive.
+        if !config.lambda {
+            redrive.clone().spawn_timer(stopping);
+        }
+        let router = router.merge(upload::redrive::router(redrive));
         Ok(Function { router, ready: backends.readiness() })
     })
 }

@@ -7,10 +7,9 @@ use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use platform::auth::AuthUser;
 use platform::blob_store::{BlobError, BlobMeta, Bucket, IncomingStream};
-use platform::event_bus::Event;
 use platform::http::{AppError, Json, Path, Query, metrics};
 use platform::job_store::JobStoreError;
-use platform::model::{Job, JobError, NewJob, VideoUploaded, event_types};
+use platform::model::{Job, JobError, NewJob};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -166,7 +165,7 @@ async fn skip_field(field: &mut Field<'_>) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Stores the video, records the job and announces it.
+/// Stores the video, records the job and announces it (or leaves that to the re-drive).
 async fn accept(state: &UploadState, user: &AuthUser, file: Upload<'_>, preset: String, key: Option<String>) -> Result<Job, AppError> {
     let video_id = platform::new_id();
     let meta = BlobMeta {
@@ -207,23 +206,27 @@ async fn accept(state: &UploadState, user: &AuthUser, file: Upload<'_>, preset: 
     };
     // The job now counts itself.
     drop(admitted);
-    let data = VideoUploaded {
-        job_id: Some(job.job_id.clone()),
-        video_id: job.video_id.clone(),
-        owner_id: job.owner_id.clone(),
-        filename: job.filename.clone(),
-        preset: job.preset.clone(),
-    };
-    let event = Event::new(&state.event_source, event_types::VIDEO_UPLOADED, &job.video_id, &data);
-    if let Err(e) = state.events.publish(event).await {
-        let _ = state.blobs.delete(Bucket::Videos, &video_id).await;
-        let _ = state.jobs.fail(&job.job_id, None, &platform::model::JobError { code: "unavailable".into(), message: e.to_string() }).await;
-        return Err(AppError::unavailable(e));
+    fault_point_after_job_create().await;
+    // The job is the outbox: if it cannot be announced now, the re-drive announces it later.
+    if let Err(e) = crate::redrive::announce(state.events.as_ref(), &state.event_source, &job).await {
+        tracing::warn!(job_id = %job.job_id, error = %e, "the job is accepted but not announced yet; the re-drive will announce it");
+        metrics::add(&metrics::UPLOADS_UNANNOUNCED, 1);
     }
     metrics::add(&metrics::UPLOADS, 1);
     metrics::add(&metrics::UPLOADED_BYTES, stored.size);
     tracing::info!(job_id = %job.job_id, video_id = %job.video_id, bytes = stored.size, "video accepted");
     Ok(job)
+}
+
+/// With the `fault-injection` feature and `MP3CONVERT_FAULT_POINT=after_job_create`, an upload
+/// stops here, between recording its job and announcing it, until the process is killed: a
+/// test's way to kill -9 it at exactly that point.
+async fn fault_point_after_job_create() {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var("MP3CONVERT_FAULT_POINT").as_deref() == Ok("after_job_create") {
+        tracing::warn!("fault point after_job_create reached: waiting to be killed");
+        std::future::pending::<()>().await;
+    }
 }
 
 /// `GET /api/v1/jobs`: the caller's jobs, newest first.

@@ -50,7 +50,7 @@ async fn an_always_failing_converter_dead_letters_the_event_and_the_job_fails() 
     let stand_in_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, stand_in).await });
 
-    let options = Options { eventing: fast_eventing(dir.path()), convert_stand_in: Some(stand_in_url.clone()) };
+    let options = Options { eventing: fast_eventing(dir.path()), convert_stand_in: Some(stand_in_url.clone()), ..Options::default() };
     let cluster = Cluster::start_with(options).await;
     let video = fixtures::video(dir.path(), "doomed.mp4", 1.0);
     let user = cluster.user().await;

@@ -9,4 +9,5 @@ mod converter_crash;
 mod converter_stall;
 mod dead_letter;
 mod external_event;
+mod redrive;
 mod seed_flow;

@@ -116,7 +116,7 @@ impl Schemas {
                 schemas.insert((api_version, kind.to_owned()), schema);
             }
         }
-        for file in ["configmap-v1.json", "secret-v1.json", "ingress-networking-v1.json"] {
+        for file in ["configmap-v1.json", "secret-v1.json", "ingress-networking-v1.json", "networkpolicy-networking-v1.json"] {
             let text = read(&format!("tests/schemas/kubernetes/{file}"));
             // kubernetes-validate's schemas refer to one shared definitions file; inline it.
             let mut schema: Value = serde_json::from_str(&text.replace("/api/_definitions.json#", "#")).expect("JSON schema");

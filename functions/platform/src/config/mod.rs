@@ -48,6 +48,9 @@ pub struct Config {
     pub events_out: EventsOut,
     /// How long a converter may hold a job without a sign of life (progress renews it).
     pub job_lease: Duration,
+    /// How long a job may sit queued and unchanged before the upload function announces it
+    /// again (`MP3CONVERT_REDRIVE_AFTER_SECS`): its announcement may have been lost.
+    pub redrive_after: Duration,
     /// Set when running on AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
     pub lambda: bool,
     /// What a client, a request and a conversion may cost.
@@ -169,6 +172,10 @@ impl Config {
         if job_lease < Duration::from_secs(2) {
             return Err(invalid("MP3CONVERT_JOB_LEASE_SECS", "must be at least 2"));
         }
+        let redrive_after = Duration::from_secs(parse_or("MP3CONVERT_REDRIVE_AFTER_SECS", &lookup, 120)?);
+        if redrive_after.is_zero() {
+            return Err(invalid("MP3CONVERT_REDRIVE_AFTER_SECS", "must be at least 1"));
+        }
         // Every function verifies tokens; only the one that signs them (auth, or the
         // all-in-one) needs the private key, and refuses to start without it (auth::keys).
         if mode == Mode::Production && jwt_public_key.is_none() {
@@ -197,6 +204,7 @@ impl Config {
             mysql_url: lookup("MP3CONVERT_MYSQL_URL").map(Secret::new),
             events_out,
             job_lease,
+            redrive_after,
             lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some(),
             limits: Limits::from_lookup(&lookup)?,
         })
@@ -312,5 +320,7 @@ mod tests {
         assert_eq!(config(&[("MP3CONVERT_DEFAULT_PRESET", "v11")]).unwrap_err().variable, "MP3CONVERT_DEFAULT_PRESET");
         assert_eq!(config(&[("PORT", "http")]).unwrap_err().variable, "PORT");
         assert_eq!(config(&[("MP3CONVERT_JOB_LEASE_SECS", "1")]).unwrap_err().variable, "MP3CONVERT_JOB_LEASE_SECS");
+        assert_eq!(config(&[("MP3CONVERT_REDRIVE_AFTER_SECS", "0")]).unwrap_err().variable, "MP3CONVERT_REDRIVE_AFTER_SECS");
+        assert_eq!(config(&[]).unwrap().redrive_after, Duration::from_secs(120));
     }
 }

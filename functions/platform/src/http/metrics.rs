@@ -7,6 +7,8 @@ use axum::response::IntoResponse;
 
 pub static UPLOADS: AtomicU64 = AtomicU64::new(0);
 pub static UPLOADED_BYTES: AtomicU64 = AtomicU64::new(0);
+pub static UPLOADS_UNANNOUNCED: AtomicU64 = AtomicU64::new(0);
+pub static JOBS_REDRIVEN: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_SUCCEEDED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_SUPERSEDED: AtomicU64 = AtomicU64::new(0);
@@ -24,6 +26,12 @@ pub async fn handler() -> impl IntoResponse {
     let rows = [
         ("mp3convert_uploads_total", "Videos accepted.", &UPLOADS),
         ("mp3convert_uploaded_bytes_total", "Bytes of videos accepted.", &UPLOADED_BYTES),
+        (
+            "mp3convert_uploads_unannounced_total",
+            "Videos accepted while the event bus refused their announcement (the re-drive announces them).",
+            &UPLOADS_UNANNOUNCED,
+        ),
+        ("mp3convert_jobs_redriven_total", "Queued jobs announced again by the re-drive.", &JOBS_REDRIVEN),
         ("mp3convert_jobs_succeeded_total", "Conversions that produced an MP3.", &JOBS_SUCCEEDED),
         ("mp3convert_jobs_failed_total", "Conversions that failed permanently.", &JOBS_FAILED),
         (

@@ -82,4 +82,12 @@ pub trait JobStore: Send + Sync {
 
     /// Every `processing` job back to `queued`; for start-up, when no worker can be running.
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError>;
+
+    /// The jobs whose announcement may have been lost, for a re-drive to announce again:
+    /// `queued` (no converter holds them) and unchanged for `quiet`, oldest first, at most
+    /// `limit`: never announced (the publish failed, the publisher died) or re-queued with no
+    /// redelivery coming (its dead letter was refused). Each is marked as announced now
+    /// (`updated_at`), so it comes back only after another `quiet`. Concurrent callers may
+    /// both get a job (duplicate announcements are harmless).
+    async fn take_unannounced(&self, quiet: Duration, limit: usize) -> Result<Vec<Job>, JobStoreError>;
 }

@@ -412,4 +412,30 @@ impl JobStore for MongoJobStore {
         let set = doc! { "status": "queued", "progress": 0.0, "updated_at": DateTime::now(), "lease_until": null };
         self.update(doc! { "status": "processing" }, set).await
     }
+
+    async fn take_unannounced(&self, quiet: Duration, limit: usize) -> Result<Vec<Job>, JobStoreError> {
+        let cutoff = DateTime::from_millis(DateTime::now().timestamp_millis() - quiet.as_millis() as i64);
+        let filter = doc! { "status": "queued", "updated_at": { "$lt": cutoff } };
+        let raw = self.jobs.clone_with_type::<Document>();
+        let found: Vec<Document> = raw
+            .find(filter)
+            .sort(doc! { "seq": 1 })
+            .limit(limit as i64)
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        let mut taken = Vec::new();
+        for found in found {
+            // One that does not decode is the claims' to quarantine.
+            let Ok(seen) = mongodb::bson::from_document::<JobDoc>(found) else { continue };
+            let unchanged = doc! { "_id": seen.job_id.as_str(), "status": "queued", "updated_at": seen.updated_at };
+            let now = DateTime::now();
+            if self.update(unchanged, doc! { "updated_at": now }).await? == 1 {
+                taken.push(job(JobDoc { updated_at: now, ..seen })?);
+            }
+        }
+        Ok(taken)
+    }
 }

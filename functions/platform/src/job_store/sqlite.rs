@@ -240,4 +240,14 @@ impl JobStore for SqliteJobStore {
                 .map_err(unavailable)?;
         Ok(result.rows_affected())
     }
+
+    async fn take_unannounced(&self, quiet: Duration, limit: usize) -> Result<Vec<Job>, JobStoreError> {
+        let cutoff = (OffsetDateTime::now_utc() - quiet).format(&Rfc3339).unwrap_or_default();
+        let sql = format!(
+            "UPDATE jobs SET updated_at = ? WHERE job_id IN (SELECT job_id FROM jobs WHERE status = 'queued' \
+             AND julianday(updated_at) < julianday(?) ORDER BY seq LIMIT ?) RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql).bind(now()).bind(cutoff).bind(limit as i64).fetch_all(&self.pool).await.map_err(unavailable)?;
+        rows.iter().map(job_from_row).collect()
+    }
 }

@@ -150,6 +150,53 @@ async fn writes_under_a_stale_claim_change_nothing(store: &dyn JobStore) {
     assert_eq!(store.get(&job.job_id).await.unwrap().unwrap().mp3_id.as_deref(), Some("current"));
 }
 
+/// Polls `take_unannounced(quiet)` until it returns something (within a deadline).
+async fn first_unannounced(store: &dyn JobStore, quiet: Duration) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let due = store.take_unannounced(quiet, 10).await.unwrap();
+        if !due.is_empty() {
+            return due.into_iter().map(|job| job.job_id).collect();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no job became due for a re-drive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Only a queued job quiet for the delay is due for a re-drive (never announced, or re-queued
+/// with no redelivery coming), and taking it makes it quiet again.
+async fn only_quiet_queued_jobs_are_redriven(store: &dyn JobStore) {
+    let quiet = Duration::from_millis(300);
+    let unannounced = store.create(&new_job("o", None)).await.unwrap();
+    assert!(store.take_unannounced(quiet, 10).await.unwrap().is_empty(), "a fresh job is due at once");
+    let requeued = store.create(&new_job("o", None)).await.unwrap();
+    let Claim::Claimed(r) = store.claim(&requeued.job_id, LEASE).await.unwrap() else { panic!("not claimed") };
+    assert!(store.requeue(&requeued.job_id, r.claim).await.unwrap());
+    let finished = store.create(&new_job("o", None)).await.unwrap();
+    let Claim::Claimed(f) = store.claim(&finished.job_id, LEASE).await.unwrap() else { panic!("not claimed") };
+    assert!(store.succeed(&finished.job_id, Some(f.claim), "mp3", 1, 1).await.unwrap());
+    let processing = store.create(&new_job("o", None)).await.unwrap();
+    let Claim::Claimed(_) = store.claim(&processing.job_id, LEASE).await.unwrap() else { panic!("not claimed") };
+
+    let mut due = first_unannounced(store, quiet).await;
+    if due.len() == 1 {
+        // The re-queued job went quiet a moment after the first.
+        due.extend(first_unannounced(store, quiet).await);
+    }
+    due.sort();
+    let mut expected = vec![unannounced.job_id.clone(), requeued.job_id.clone()];
+    expected.sort();
+    assert_eq!(due, expected, "due: the queued jobs only");
+    assert!(store.take_unannounced(quiet, 10).await.unwrap().is_empty(), "a job taken for a re-drive is due again at once");
+    let job = store.get(&unannounced.job_id).await.unwrap().unwrap();
+    assert_eq!((job.status, job.claim, job.attempts), (JobStatus::Queued, 0, 0), "a re-drive changed the job's state");
+    let again = first_unannounced(store, quiet).await;
+    assert!(
+        again.contains(&unannounced.job_id) || first_unannounced(store, quiet).await.contains(&unannounced.job_id),
+        "not due again after another quiet period"
+    );
+}
+
 async fn sqlite_store() -> (tempfile::TempDir, Arc<SqliteJobStore>) {
     let dir = tempfile::tempdir().unwrap();
     let pool = platform::sqlite::open(&dir.path().join("db.sqlite")).await.unwrap();
@@ -192,6 +239,12 @@ async fn sqlite_active_jobs_are_counted_per_owner() {
     active_jobs_are_counted_per_owner(store.as_ref()).await;
 }
 
+#[tokio::test]
+async fn sqlite_only_quiet_queued_jobs_are_redriven() {
+    let (_dir, store) = sqlite_store().await;
+    only_quiet_queued_jobs_are_redriven(store.as_ref()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_concurrent_claims_never_share_a_job() {
     let (_dir, store) = sqlite_store().await;
@@ -229,6 +282,13 @@ async fn mongodb_a_job_from_before_fencing_tokens_is_claimed_and_finished() {
     let claimed = store.claim_next(LEASE).await.unwrap().expect("the old job is claimed");
     assert_eq!((claimed.job_id.as_str(), claimed.claim), (job.job_id.as_str(), 1));
     assert!(store.succeed(&job.job_id, Some(claimed.claim), "mp3", 1, 1).await.unwrap());
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_only_quiet_queued_jobs_are_redriven() {
+    let (db, store) = mongo_store().await;
+    only_quiet_queued_jobs_are_redriven(store.as_ref()).await;
     db.drop().await.unwrap();
 }
 
