@@ -55,6 +55,9 @@ cmd_start() {
     local broker="http://127.0.0.1:$(port_of broker)"
     export MP3CONVERT_MODE=dev MP3CONVERT_DATA_DIR="$DIR/data" RUST_LOG="${RUST_LOG:-info}"
     export MP3CONVERT_MONGODB_DATABASE="${MP3CONVERT_MONGODB_DATABASE:-mp3convert}"
+    # One key signs and checks the functions' events (a Secret on Knative); made once, kept.
+    [[ -s $DIR/event.key ]] || (umask 077 && head -c 32 /dev/urandom | base64 > "$DIR/event.key")
+    export MP3CONVERT_EVENT_KEY_FILE="$DIR/event.key"
     MP3CONVERT_ADDR=127.0.0.1:$(port_of auth) launch auth mp3convert-auth
     MP3CONVERT_ADDR=127.0.0.1:$(port_of upload) K_SINK=$broker launch upload mp3convert-upload
     MP3CONVERT_ADDR=127.0.0.1:$(port_of convert) launch convert mp3convert-convert

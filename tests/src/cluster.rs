@@ -160,6 +160,8 @@ pub struct Cluster {
     pub exchange: String,
     pub mongo: mongodb::Database,
     pub client: reqwest::Client,
+    /// The key the cluster's functions sign and check events with.
+    pub event_key: platform::event_bus::signature::EventKey,
     mysql_database: String,
     _dir: TempDir,
 }
@@ -199,8 +201,11 @@ impl Cluster {
 
         let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
         let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+        // The key that signs and checks the functions' events.
+        let event_key = platform::new_id() + &platform::new_id();
         let common = |port: u16| {
             vec![
+                ("MP3CONVERT_EVENT_KEY".to_owned(), event_key.clone()),
                 ("MP3CONVERT_MODE".to_owned(), "production".to_owned()),
                 // Production closes sign-up unless told otherwise; the tests sign users up.
                 ("MP3CONVERT_SIGNUP".to_owned(), "open".to_owned()),
@@ -259,8 +264,20 @@ impl Cluster {
             convert.start();
         }
         let client = reqwest::Client::new();
-        let cluster =
-            Self { auth, upload, convert, download, broker, exchange: name.clone(), mongo, client, mysql_database: name, _dir: dir };
+        let event_key = platform::event_bus::signature::EventKey::new(&event_key).expect("an event key");
+        let cluster = Self {
+            auth,
+            upload,
+            convert,
+            download,
+            broker,
+            exchange: name.clone(),
+            mongo,
+            client,
+            event_key,
+            mysql_database: name,
+            _dir: dir,
+        };
         for proc in [&cluster.auth, &cluster.upload, &cluster.download, &cluster.broker] {
             cluster.wait_ready(&proc.url).await;
         }

@@ -13,7 +13,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
-use platform::event_bus::{Event, parse_data};
+use platform::event_bus::{Event, parse_data, signature};
 use platform::http::{AppError, metrics};
 use platform::job_store::{Claim, JobStoreError};
 use platform::model::{Job, NewJob, VideoUploaded, event_types};
@@ -64,13 +64,19 @@ async fn handle(state: &ConvertState, event: cloudevents::Event) -> Result<cloud
             format!("this function takes {}, not {}", event_types::VIDEO_UPLOADED, event.ty()),
         ));
     }
+    // Another system's event is unsigned (the owner check guards it); a signed one must be ours.
+    if event.extension(signature::EXTENSION).is_some() {
+        signature::check(state.event_key.as_ref(), &event)?;
+    }
     let data: VideoUploaded = parse_data(event.data())
         .map_err(|e| AppError::bad_request("invalid_event_data", format!("the event data is not video.uploaded data: {e}")))?;
     let job_id = data.job_id_or_derived(event.source().as_str(), event.id());
     tracing::info!(ce_id = event.id(), ce_source = %event.source(), job_id, "video.uploaded received");
     ensure_job(state, &job_id, &data).await?;
     let outcome = convert_once(state, &job_id).await?;
-    let reply = outcome_event(&state.event_source, &outcome).ok_or_else(|| AppError::internal(anyhow::anyhow!("no reply for a retry")))?;
+    let mut reply =
+        outcome_event(&state.event_source, &outcome).ok_or_else(|| AppError::internal(anyhow::anyhow!("no reply for a retry")))?;
+    reply.signature = state.event_key.as_ref().map(|key| key.sign(&reply));
     to_cloudevent(reply)
 }
 
@@ -164,6 +170,9 @@ fn to_cloudevent(event: Event) -> Result<cloudevents::Event, AppError> {
     let mut builder = EventBuilderV10::new().id(event.id).source(event.source).ty(event.ty).time(time).data("application/json", event.data);
     if let Some(subject) = event.subject {
         builder = builder.subject(subject);
+    }
+    if let Some(sig) = event.signature {
+        builder = builder.extension(signature::EXTENSION, sig);
     }
     builder.build().map_err(AppError::internal)
 }

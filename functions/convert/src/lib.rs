@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use media::isolate::Sandbox;
 use platform::blob_store::BlobStore;
 use platform::event_bus::EventBus;
+use platform::event_bus::signature::EventKey;
 use platform::job_store::JobStore;
 
 #[derive(Clone)]
@@ -29,6 +30,9 @@ pub struct ConvertState {
     pub events: Arc<dyn EventBus>,
     /// CloudEvents `source` of the events this function emits.
     pub event_source: String,
+    /// Signs the reply events and checks the signature of a signed delivery
+    /// (`platform::event_bus::signature`); `None` in the embedded platform and in dev mode.
+    pub event_key: Option<EventKey>,
     /// How long a claimed job stays ours without a sign of life (progress renews it); a
     /// converter that dies loses its job to the next delivery once this has passed.
     pub lease: Duration,

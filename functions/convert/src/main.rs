@@ -21,6 +21,7 @@ fn main() -> std::process::ExitCode {
             // is sent from here.
             events: Arc::new(MemoryEventBus::new()),
             event_source: "/mp3convert/convert".into(),
+            event_key: backends.event_key()?,
             lease: config.job_lease,
             sandbox: Some(config.limits.sandbox()?),
             max_duration: config.limits.max_duration,

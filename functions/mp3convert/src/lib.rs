@@ -50,6 +50,8 @@ impl Platform {
             jobs: jobs.clone(),
             events: events.clone(),
             event_source: EVENT_SOURCE.into(),
+            // Events never leave the process.
+            event_key: None,
             lease: config.job_lease,
             sandbox: Some(config.limits.sandbox().context("finding the converter executable")?),
             max_duration: config.limits.max_duration,

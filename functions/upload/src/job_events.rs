@@ -10,7 +10,10 @@
 //!   sees an answer instead of a job queued forever.
 //!
 //! Both answer 200 for events they have nothing to do with (retrying would not help) and 503
-//! when the job store is down (retrying will).
+//! when the job store is down (retrying will). Both take only events the platform signed
+//! (`platform::event_bus::signature`): anything else is 401 `invalid_signature`, logged and
+//! counted, and changes no job. (An unsigned dead letter, of another system's event, leaves
+//! its job to the re-drive.)
 
 use std::sync::Arc;
 
@@ -20,16 +23,28 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use cloudevents::{AttributesReader, Event};
 use platform::event_bus::parse_data;
+use platform::event_bus::signature::{self, EventKey};
 use platform::http::{AppError, metrics};
 use platform::job_store::JobStore;
 use platform::model::{ConversionFailed, JobError, Mp3Converted, VideoUploaded, event_types};
 
-pub fn router(jobs: Arc<dyn JobStore>) -> Router {
-    Router::new().route("/events/job-status", post(job_status)).route("/events/dead-letter", post(dead_letter)).with_state(jobs)
+#[derive(Clone)]
+struct JobEvents {
+    jobs: Arc<dyn JobStore>,
+    /// `None` only in dev mode: nothing is checked.
+    key: Option<EventKey>,
 }
 
-async fn job_status(State(jobs): State<Arc<dyn JobStore>>, event: Event) -> Result<StatusCode, AppError> {
+pub fn router(jobs: Arc<dyn JobStore>, key: Option<EventKey>) -> Router {
+    Router::new()
+        .route("/events/job-status", post(job_status))
+        .route("/events/dead-letter", post(dead_letter))
+        .with_state(JobEvents { jobs, key })
+}
+
+async fn job_status(State(JobEvents { jobs, key }): State<JobEvents>, event: Event) -> Result<StatusCode, AppError> {
     metrics::add(&metrics::EVENTS_RECEIVED, 1);
+    signature::check(key.as_ref(), &event)?;
     let recorded = match event.ty() {
         event_types::MP3_CONVERTED => {
             let data: Mp3Converted = data(&event)?;
@@ -46,8 +61,9 @@ async fn job_status(State(jobs): State<Arc<dyn JobStore>>, event: Event) -> Resu
     Ok(StatusCode::OK)
 }
 
-async fn dead_letter(State(jobs): State<Arc<dyn JobStore>>, event: Event) -> Result<StatusCode, AppError> {
+async fn dead_letter(State(JobEvents { jobs, key }): State<JobEvents>, event: Event) -> Result<StatusCode, AppError> {
     metrics::add(&metrics::EVENTS_RECEIVED, 1);
+    signature::check(key.as_ref(), &event)?;
     let destination = extension(&event, "knativeerrordest").unwrap_or_else(|| "the subscriber".to_owned());
     let code = extension(&event, "knativeerrorcode").unwrap_or_else(|| "unknown".to_owned());
     if event.ty() != event_types::VIDEO_UPLOADED {

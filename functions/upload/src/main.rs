@@ -29,7 +29,7 @@ fn main() -> std::process::ExitCode {
             event_source: EVENT_SOURCE.into(),
             pending: Default::default(),
         })
-        .merge(upload::job_events::router(jobs.clone()));
+        .merge(upload::job_events::router(jobs.clone(), backends.event_key()?));
         let redrive = Redrive { jobs, events, event_source: EVENT_SOURCE.into(), after: config.redrive_after };
         // A Lambda function runs only while invoked: there a schedule posts /events/redrive.
         if !config.lambda {

@@ -1,7 +1,8 @@
 //! The re-drive: an accepted upload is converted even if its announcement was lost (the
 //! publish failed, RabbitMQ was down, the function died between recording the job and
-//! publishing) or no redelivery is coming for a re-queued job. The job store is the outbox:
-//! a job left `queued` and unchanged for `MP3CONVERT_REDRIVE_AFTER_SECS` is announced again.
+//! publishing) or no redelivery is coming for a re-queued or abandoned job. The job store is
+//! the outbox: a job left `queued` and unchanged for `MP3CONVERT_REDRIVE_AFTER_SECS`, or
+//! `processing` under a lease that ran out that long ago, is announced again.
 //!
 //! Two triggers, one code path: `POST /events/redrive` (on Knative a PingSource posts there
 //! every minute, eventing/redrive.yaml, so it runs even when the function is scaled to zero)

@@ -7,7 +7,9 @@ use convert::ConvertState;
 use futures_util::stream;
 use platform::blob_store::fs::FsBlobStore;
 use platform::blob_store::{BlobMeta, BlobStore, Bucket};
+use platform::event_bus::Event;
 use platform::event_bus::memory::MemoryEventBus;
+use platform::event_bus::signature::{EXTENSION, EventKey};
 use platform::job_store::JobStore;
 use platform::job_store::sqlite::SqliteJobStore;
 use serde_json::{Value, json};
@@ -31,6 +33,7 @@ impl ConvertApp {
             jobs: jobs.clone(),
             events: Arc::new(MemoryEventBus::new()),
             event_source: "/test/convert".into(),
+            event_key: Some(key()),
             lease: std::time::Duration::from_secs(60),
             sandbox: Some(media::isolate::Sandbox::new(tests::process::binary(), 64 << 20, std::time::Duration::from_secs(60))),
             max_duration: media::DEFAULT_MAX_DURATION,
@@ -59,8 +62,16 @@ impl ConvertApp {
 
     /// Delivers a `video.uploaded` event in binary mode, as the RabbitMQ Broker's dispatcher does.
     async fn deliver_binary(&self, event_id: &str, data: &Value) -> reqwest::Response {
-        self.client
-            .post(&self.url)
+        self.deliver_signed(event_id, data, None).await
+    }
+
+    /// The same, with `signature` as the `mp3convertsig` extension.
+    async fn deliver_signed(&self, event_id: &str, data: &Value, signature: Option<String>) -> reqwest::Response {
+        let mut request = self.client.post(&self.url);
+        if let Some(signature) = signature {
+            request = request.header(format!("ce-{EXTENSION}"), signature);
+        }
+        request
             .header("ce-specversion", "1.0")
             .header("ce-id", event_id)
             .header("ce-source", "/other/system")
@@ -79,6 +90,11 @@ impl ConvertApp {
             .filter(|e| !e.file_name().to_string_lossy().ends_with(".json"))
             .count()
     }
+}
+
+/// The key the converter signs its replies and checks signed deliveries with.
+fn key() -> EventKey {
+    EventKey::new(&"c".repeat(40)).unwrap()
 }
 
 fn uploaded(video_id: &str) -> Value {
@@ -242,4 +258,34 @@ async fn a_delivery_whose_request_goes_away_cancels_its_conversion_and_requeues_
     .await;
     assert_eq!((job.attempts, job.progress), (0, 0.0), "the cut-short run's attempt is given back");
     assert_eq!(app.mp3_files(), 0, "the cancelled conversion stored an MP3");
+}
+
+/// An unsigned delivery is another system's and is converted (the owner check guards it); a
+/// signed one must carry the platform's signature. The reply is signed.
+#[tokio::test]
+async fn a_delivery_signed_with_another_key_is_refused_and_the_reply_is_signed() {
+    let app = ConvertApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "film.mp4", 1.0);
+    let video_id = app.video("owner-1", std::fs::read(&video).unwrap()).await;
+    let data = uploaded(&video_id);
+    let mut sent = Event::new("/other/system", "mp3convert.video.uploaded", "", &data);
+    sent.id = "evt-forged".into();
+    sent.subject = None;
+    let forged = EventKey::new(&"f".repeat(40)).unwrap().sign(&sent);
+
+    let response = app.deliver_signed("evt-forged", &data, Some(forged)).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "invalid_signature");
+    assert_eq!(app.mp3_files(), 0, "a refused delivery converted");
+
+    let response = app.deliver_binary("evt-unsigned", &data).await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let mut reply = Event::new(&header("ce-source").unwrap(), &header("ce-type").unwrap(), "", &Value::Null);
+    reply.id = header("ce-id").unwrap();
+    reply.subject = header("ce-subject");
+    let signature = header(&format!("ce-{EXTENSION}")).expect("a signed reply");
+    reply.data = response.json().await.unwrap();
+    assert_eq!(signature, key().sign(&reply), "the reply's signature does not match it");
 }

@@ -9,5 +9,6 @@ mod converter_crash;
 mod converter_stall;
 mod dead_letter;
 mod external_event;
+mod forged_events;
 mod redrive;
 mod seed_flow;

@@ -257,6 +257,9 @@ fn needs(function: &str) -> Vec<&'static str> {
     if main.contains("event_bus()") {
         needs.push("K_SINK");
     }
+    if main.contains("event_key()") || main.contains("event_bus()") {
+        needs.push("MP3CONVERT_EVENT_KEY");
+    }
     needs
 }
 
@@ -427,4 +430,43 @@ fn the_dockerfile_builds_the_binary_each_service_runs() {
             assert!(!member.starts_with(pattern), ".dockerignore's {pattern} drops workspace member {member}");
         }
     }
+}
+
+/// Every function's pods are selected by a NetworkPolicy that admits Knative's data plane
+/// namespaces only: no rule admits everyone, and no function is left out.
+#[test]
+fn network_policies_admit_only_knative_to_every_function() {
+    let manifests = all_manifests();
+    let policies: Vec<&Manifest> = only(&manifests, "networking.k8s.io/v1", "NetworkPolicy").collect();
+    assert!(!policies.is_empty(), "no NetworkPolicy in knative/");
+    let mut covered = Vec::new();
+    for policy in policies {
+        let spec = &policy.value["spec"];
+        assert_eq!(spec["policyTypes"], serde_json::json!(["Ingress"]), "{}", policy.origin);
+        for expression in spec["podSelector"]["matchExpressions"].as_array().expect("a podSelector by expressions") {
+            assert_eq!((expression["key"].as_str(), expression["operator"].as_str()), (Some("serving.knative.dev/service"), Some("In")));
+            covered.extend(expression["values"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+        }
+        for rule in spec["ingress"].as_array().expect("ingress rules") {
+            let peers = rule["from"].as_array().unwrap_or_else(|| panic!("{}: a rule without `from` admits everyone", policy.origin));
+            for peer in peers {
+                assert!(peer.get("ipBlock").is_none() && peer.get("podSelector").is_none(), "{}: {peer}", policy.origin);
+                for expression in peer["namespaceSelector"]["matchExpressions"].as_array().expect("namespaces by name") {
+                    assert_eq!(expression["key"], "kubernetes.io/metadata.name");
+                    for namespace in expression["values"].as_array().unwrap() {
+                        let namespace = namespace.as_str().unwrap();
+                        assert!(
+                            ["knative-serving", "kourier-system", "istio-system"].contains(&namespace),
+                            "{}: admits {namespace}",
+                            policy.origin
+                        );
+                    }
+                }
+            }
+        }
+    }
+    covered.sort();
+    let mut functions: Vec<String> = FUNCTIONS.iter().map(|f| f.to_string()).collect();
+    functions.sort();
+    assert_eq!(covered, functions, "the functions a NetworkPolicy covers");
 }

@@ -42,6 +42,9 @@ pub struct Config {
     /// of the data directory.
     pub mongodb_url: Option<Secret>,
     pub mongodb_database: String,
+    /// The key of the platform's event signatures (`MP3CONVERT_EVENT_KEY`(`_FILE`)); see
+    /// `event_bus::signature`.
+    pub event_key: Option<Secret>,
     /// MySQL (`MP3CONVERT_MYSQL_URL`): users, instead of the data directory's SQLite.
     pub mysql_url: Option<Secret>,
     /// Where a deployed function sends the events it emits.
@@ -152,8 +155,8 @@ impl Config {
         };
         let jwt_issuer = lookup("MP3CONVERT_JWT_ISSUER").unwrap_or_else(|| "mp3convert".to_owned());
         let token_ttl = Duration::from_secs(parse_or("MP3CONVERT_TOKEN_TTL_SECS", &lookup, 3600)?);
-        let jwt_private_key = pem("MP3CONVERT_JWT_PRIVATE_KEY", "MP3CONVERT_JWT_PRIVATE_KEY_FILE", &lookup)?.map(Secret::new);
-        let jwt_public_key = pem("MP3CONVERT_JWT_PUBLIC_KEY", "MP3CONVERT_JWT_PUBLIC_KEY_FILE", &lookup)?;
+        let jwt_private_key = inline_or_file("MP3CONVERT_JWT_PRIVATE_KEY", "MP3CONVERT_JWT_PRIVATE_KEY_FILE", &lookup)?.map(Secret::new);
+        let jwt_public_key = inline_or_file("MP3CONVERT_JWT_PUBLIC_KEY", "MP3CONVERT_JWT_PUBLIC_KEY_FILE", &lookup)?;
         let log_json = match lookup("MP3CONVERT_LOG_FORMAT").as_deref() {
             None => mode == Mode::Production,
             Some("json") => true,
@@ -202,6 +205,7 @@ impl Config {
             mongodb_url: lookup("MP3CONVERT_MONGODB_URL").map(Secret::new),
             mongodb_database: lookup("MP3CONVERT_MONGODB_DATABASE").unwrap_or_else(|| "mp3convert".to_owned()),
             mysql_url: lookup("MP3CONVERT_MYSQL_URL").map(Secret::new),
+            event_key: inline_or_file("MP3CONVERT_EVENT_KEY", "MP3CONVERT_EVENT_KEY_FILE", &lookup)?.map(Secret::new),
             events_out,
             job_lease,
             redrive_after,
@@ -222,8 +226,8 @@ pub(crate) fn parse_or<T: std::str::FromStr>(
     }
 }
 
-/// A PEM given inline (`variable`) or as a file path (`file_variable`).
-fn pem(
+/// A value (a PEM, a key) given inline (`variable`) or as a file path (`file_variable`).
+fn inline_or_file(
     variable: &'static str,
     file_variable: &'static str,
     lookup: &impl Fn(&str) -> Option<String>,

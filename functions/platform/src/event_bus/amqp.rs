@@ -217,6 +217,9 @@ pub fn message(event: &Event) -> (Vec<u8>, BasicProperties) {
     }
     // Formatting a valid OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
     header("time", &event.time.format(&Rfc3339).unwrap_or_default());
+    if let Some(signature) = &event.signature {
+        header(super::signature::EXTENSION, signature);
+    }
     let properties = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(2)

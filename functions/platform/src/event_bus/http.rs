@@ -76,6 +76,9 @@ impl HttpEventBus {
         for (name, value) in &self.extensions {
             builder = builder.extension(name, value.clone());
         }
+        if let Some(signature) = event.signature {
+            builder = builder.extension(super::signature::EXTENSION, signature);
+        }
         builder.build().map_err(|e| EventBusError::Unavailable(format!("building the CloudEvent: {e}")))
     }
 }

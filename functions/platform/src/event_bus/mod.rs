@@ -8,6 +8,7 @@
 pub mod amqp;
 pub mod http;
 pub mod memory;
+pub mod signature;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -22,6 +23,8 @@ pub struct Event {
     pub subject: Option<String>,
     pub time: OffsetDateTime,
     pub data: serde_json::Value,
+    /// The `mp3convertsig` extension ([`signature`]): set by a [`signature::SigningBus`].
+    pub signature: Option<String>,
 }
 
 impl Event {
@@ -35,6 +38,7 @@ impl Event {
             time: OffsetDateTime::now_utc(),
             // Serializing our own plain data structs cannot fail.
             data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
+            signature: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub static CONVERSION_MILLIS: AtomicU64 = AtomicU64::new(0);
 pub static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
 pub static EVENTS_RECEIVED: AtomicU64 = AtomicU64::new(0);
 pub static EVENTS_ANSWERED: AtomicU64 = AtomicU64::new(0);
+pub static EVENTS_REFUSED: AtomicU64 = AtomicU64::new(0);
 
 pub fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
@@ -43,6 +44,7 @@ pub async fn handler() -> impl IntoResponse {
         ("mp3convert_downloads_total", "MP3 downloads started.", &DOWNLOADS),
         ("mp3convert_events_received_total", "CloudEvents delivered to this function.", &EVENTS_RECEIVED),
         ("mp3convert_events_answered_total", "Deliveries answered 2xx (with a reply event where one is due).", &EVENTS_ANSWERED),
+        ("mp3convert_events_refused_total", "Deliveries refused for a missing or wrong signature.", &EVENTS_REFUSED),
     ];
     let mut body = String::new();
     for (name, help, counter) in rows {

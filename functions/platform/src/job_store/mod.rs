@@ -83,11 +83,12 @@ pub trait JobStore: Send + Sync {
     /// Every `processing` job back to `queued`; for start-up, when no worker can be running.
     async fn requeue_all_processing(&self) -> Result<u64, JobStoreError>;
 
-    /// The jobs whose announcement may have been lost, for a re-drive to announce again:
-    /// `queued` (no converter holds them) and unchanged for `quiet`, oldest first, at most
-    /// `limit`: never announced (the publish failed, the publisher died) or re-queued with no
-    /// redelivery coming (its dead letter was refused). Each is marked as announced now
-    /// (`updated_at`), so it comes back only after another `quiet`. Concurrent callers may
-    /// both get a job (duplicate announcements are harmless).
+    /// The jobs whose announcement may have been lost, for a re-drive to announce again,
+    /// oldest first, at most `limit`: `queued` and unchanged for `quiet` (never announced —
+    /// the publish failed, the publisher died — or re-queued with no redelivery coming), or
+    /// `processing` under a lease that ran out `quiet` ago (its converter died, and no
+    /// redelivery came). Each is marked (`updated_at`, or the lease ending now) so that it
+    /// comes back only after another `quiet`. Concurrent callers may both get a job
+    /// (duplicate announcements are harmless).
     async fn take_unannounced(&self, quiet: Duration, limit: usize) -> Result<Vec<Job>, JobStoreError>;
 }

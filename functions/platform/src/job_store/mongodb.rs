@@ -414,8 +414,13 @@ impl JobStore for MongoJobStore {
     }
 
     async fn take_unannounced(&self, quiet: Duration, limit: usize) -> Result<Vec<Job>, JobStoreError> {
-        let cutoff = DateTime::from_millis(DateTime::now().timestamp_millis() - quiet.as_millis() as i64);
-        let filter = doc! { "status": "queued", "updated_at": { "$lt": cutoff } };
+        let now = DateTime::now();
+        let quiet_ms = quiet.as_millis() as i64;
+        let cutoff = DateTime::from_millis(now.timestamp_millis() - quiet_ms);
+        let filter = doc! { "$or": [
+            { "status": "queued", "updated_at": { "$lt": cutoff } },
+            { "status": "processing", "lease_until": { "$lt": now.timestamp_millis() - quiet_ms } },
+        ] };
         let raw = self.jobs.clone_with_type::<Document>();
         let found: Vec<Document> = raw
             .find(filter)
@@ -430,10 +435,17 @@ impl JobStore for MongoJobStore {
         for found in found {
             // One that does not decode is the claims' to quarantine.
             let Ok(seen) = mongodb::bson::from_document::<JobDoc>(found) else { continue };
-            let unchanged = doc! { "_id": seen.job_id.as_str(), "status": "queued", "updated_at": seen.updated_at };
-            let now = DateTime::now();
-            if self.update(unchanged, doc! { "updated_at": now }).await? == 1 {
-                taken.push(job(JobDoc { updated_at: now, ..seen })?);
+            // Marked so that it is due again only after another `quiet`: a queued job as
+            // changed now, an abandoned one as its lease ending now (still expired, claimable).
+            let (unchanged, mark) = if seen.status == "queued" {
+                (doc! { "_id": seen.job_id.as_str(), "status": "queued", "updated_at": seen.updated_at }, doc! { "updated_at": now })
+            } else {
+                let filter = doc! { "_id": seen.job_id.as_str(), "status": "processing", "lease_until": seen.lease_until };
+                // Expired already: a claim takes it at once.
+                (filter, doc! { "lease_until": now.timestamp_millis() - 1 })
+            };
+            if self.update(unchanged, mark).await? == 1 {
+                taken.push(job(seen)?);
             }
         }
         Ok(taken)

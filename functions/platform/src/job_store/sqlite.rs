@@ -243,11 +243,24 @@ impl JobStore for SqliteJobStore {
 
     async fn take_unannounced(&self, quiet: Duration, limit: usize) -> Result<Vec<Job>, JobStoreError> {
         let cutoff = (OffsetDateTime::now_utc() - quiet).format(&Rfc3339).unwrap_or_default();
+        // Marked so that it is due again only after another `quiet`: a queued job as changed
+        // now, an abandoned one as its lease ending now (still expired, so claimable).
         let sql = format!(
-            "UPDATE jobs SET updated_at = ? WHERE job_id IN (SELECT job_id FROM jobs WHERE status = 'queued' \
-             AND julianday(updated_at) < julianday(?) ORDER BY seq LIMIT ?) RETURNING {COLUMNS}"
+            "UPDATE jobs SET updated_at = CASE status WHEN 'queued' THEN ? ELSE updated_at END, \
+             lease_until = CASE status WHEN 'processing' THEN ? ELSE lease_until END \
+             WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'queued' AND julianday(updated_at) < julianday(?)) \
+             OR (status = 'processing' AND lease_until < ?) ORDER BY seq LIMIT ?) RETURNING {COLUMNS}"
         );
-        let rows = sqlx::query(&sql).bind(now()).bind(cutoff).bind(limit as i64).fetch_all(&self.pool).await.map_err(unavailable)?;
+        let rows = sqlx::query(&sql)
+            .bind(now())
+            // Expired already: a claim takes it at once.
+            .bind(now_ms() - 1)
+            .bind(cutoff)
+            .bind(now_ms() - quiet.as_millis() as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
         rows.iter().map(job_from_row).collect()
     }
 }

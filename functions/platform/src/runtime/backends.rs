@@ -23,6 +23,7 @@ use crate::config::{Config, EventsOut, Mode};
 use crate::event_bus::EventBus;
 use crate::event_bus::amqp::{AmqpEventBus, AmqpOptions};
 use crate::event_bus::http::HttpEventBus;
+use crate::event_bus::signature::{self, EventKey, SigningBus};
 use crate::http::ReadinessCheck;
 use crate::job_store::JobStore;
 use crate::job_store::mongodb::MongoJobStore;
@@ -104,7 +105,21 @@ impl Backends {
 
     /// Where a function sends the events it emits. A RabbitMQ connection is opened on the
     /// first publish, so a function starts (and scales from zero) while RabbitMQ is away.
+    /// The key this function signs and checks events with ([`signature::load`]).
+    pub fn event_key(&self) -> anyhow::Result<Option<EventKey>> {
+        signature::load(&self.config)
+    }
+
+    /// Where this function's events go, each signed when an event key is configured.
     pub fn event_bus(&self) -> anyhow::Result<Arc<dyn EventBus>> {
+        let bus = self.unsigned_event_bus()?;
+        Ok(match self.event_key()? {
+            Some(key) => Arc::new(SigningBus { inner: bus, key }),
+            None => bus,
+        })
+    }
+
+    fn unsigned_event_bus(&self) -> anyhow::Result<Arc<dyn EventBus>> {
         match &self.config.events_out {
             EventsOut::Http { sink, ce_overrides } => {
                 let bus = HttpEventBus::new(sink, ce_overrides.as_deref(), EVENT_POST_TIMEOUT).context("K_CE_OVERRIDES")?;

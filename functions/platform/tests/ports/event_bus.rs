@@ -1,6 +1,7 @@
 //! Event bus conformance: an event published through each adapter arrives with the same id,
 //! source, type, subject and data; plus each adapter's failure and recovery behaviour.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -15,6 +16,7 @@ use lapin::{Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
 use platform::event_bus::amqp::{AmqpEventBus, AmqpOptions, ExchangeDeclare};
 use platform::event_bus::http::HttpEventBus;
 use platform::event_bus::memory::MemoryEventBus;
+use platform::event_bus::signature::{EXTENSION, EventKey, SigningBus};
 use platform::event_bus::{Event, EventBus, EventBusError};
 use tokio::sync::mpsc;
 
@@ -115,6 +117,7 @@ impl Rabbit {
             subject: header("subject"),
             time: time::OffsetDateTime::parse(&time, &time::format_description::well_known::Rfc3339).unwrap(),
             data: serde_json::from_slice(&delivery.data).unwrap(),
+            signature: header(EXTENSION),
         }
     }
 
@@ -141,6 +144,26 @@ async fn amqp_delivers_the_event_in_the_broker_format() {
     let sent = event();
     bus.publish(sent.clone()).await.unwrap();
     assert_same(&rabbit.next_event().await, &sent);
+    rabbit.delete_exchange().await;
+}
+
+/// The key both signing tests sign with.
+fn key() -> EventKey {
+    EventKey::new(&"s".repeat(40)).unwrap()
+}
+
+#[tokio::test]
+async fn amqp_carries_the_signature_of_a_signing_bus() {
+    let mut rabbit = Rabbit::start(false).await;
+    let url = services::url("MP3CONVERT_AMQP_URL");
+    let amqp = AmqpEventBus::connect(&url, &rabbit.exchange, AmqpOptions::default()).await.unwrap();
+    let bus = SigningBus { inner: Arc::new(amqp), key: key() };
+    rabbit.bind().await;
+    let sent = event();
+    bus.publish(sent.clone()).await.unwrap();
+    let received = rabbit.next_event().await;
+    assert_same(&received, &sent);
+    assert_eq!(received.signature, Some(key().sign(&sent)), "the mp3convertsig header");
     rabbit.delete_exchange().await;
 }
 
@@ -227,6 +250,7 @@ fn from_cloudevent(event: &cloudevents::Event) -> Event {
         subject: event.subject().map(str::to_owned),
         time: time::OffsetDateTime::from_unix_timestamp(time.timestamp()).unwrap(),
         data,
+        signature: event.extension(EXTENSION).map(|v| v.to_string()),
     }
 }
 
@@ -240,6 +264,18 @@ async fn http_delivers_the_event_with_the_overrides() {
     assert_eq!(event.datacontenttype(), Some("application/json"));
     assert_eq!(event.extension("team").map(|v| v.to_string()).as_deref(), Some("audio"));
     assert_same(&from_cloudevent(&event), &sent);
+}
+
+#[tokio::test]
+async fn http_carries_a_signature_the_consumer_verifies() {
+    let (url, mut received) = sink(StatusCode::ACCEPTED).await;
+    let bus = SigningBus { inner: Arc::new(HttpEventBus::new(&url, None, DEADLINE).unwrap()), key: key() };
+    let sent = event();
+    bus.publish(sent.clone()).await.unwrap();
+    let event = within("HTTP delivery", received.recv()).await.unwrap();
+    assert_same(&from_cloudevent(&event), &sent);
+    assert_eq!(key().verify(&event), Ok(()));
+    assert!(EventKey::new(&"t".repeat(40)).unwrap().verify(&event).is_err(), "verified with another key");
 }
 
 #[tokio::test]
