@@ -10,5 +10,6 @@ mod converter_stall;
 mod dead_letter;
 mod external_event;
 mod forged_events;
+mod load;
 mod redrive;
 mod seed_flow;
