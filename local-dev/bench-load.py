@@ -14,6 +14,7 @@ import statistics
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -35,13 +36,22 @@ def token(auth):
 def one(upload, bearer, video, results, index):
     started = time.monotonic()
     headers = {"authorization": f"Bearer {bearer}", "content-type": "video/mp4"}
-    status, body = call("POST", f"{upload}/api/v1/videos?filename=load.mp4", video, headers)
+    try:
+        status, body = call("POST", f"{upload}/api/v1/videos?filename=load.mp4", video, headers)
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read().decode(errors="replace")
     if status != 202:
-        results[index] = ("refused", status, None)
+        results[index] = ("refused", status, body)
         return
     job_id = body["job_id"]
     while True:
-        _, job = call("GET", f"{upload}/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {bearer}"})
+        try:
+            _, job = call("GET", f"{upload}/api/v1/jobs/{job_id}", headers={"authorization": f"Bearer {bearer}"})
+        except urllib.error.HTTPError as e:
+            if e.code != 503:  # 503 (a request timeout, the store busy): poll again, as a client would
+                raise
+            time.sleep(0.5)
+            continue
         if job["status"] in ("succeeded", "failed"):
             results[index] = (job["status"], time.monotonic() - started, job.get("mp3_id"))
             return
