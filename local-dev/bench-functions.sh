@@ -5,7 +5,8 @@
 #   2. end-to-end latency of a BENCH_VIDEO_SECONDS (default 600: 10 minutes) video, from the
 #      start of `POST /upload` to the job reported `succeeded`: on the distributed path
 #      (local-dev/functions.sh: separate processes, the local broker, RabbitMQ, GridFS,
-#      MySQL) and on the embedded default (`mp3convert serve`), runs interleaved.
+#      MySQL) and on the embedded default (`mp3convert serve`), runs interleaved; then again
+#      after BENCH_STORED (50) other videos are stored in each, to show whether it grows.
 # Figures are medians; the machine is shared, so compare the ratio, don't trust one number.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,10 +94,32 @@ until curl -fs -o /dev/null "http://127.0.0.1:$port/health/readiness"; do sleep 
 embedded=http://127.0.0.1:$port
 dist_token=$(token_for "$dist_auth") embedded_token=$(token_for "$embedded")
 
-distributed=() all_in_one=()
-for i in $(seq "$runs"); do
-    distributed+=("$(latency "$dist_upload" "$dist_token")")
-    all_in_one+=("$(latency "$embedded" "$embedded_token")")
-done
-d=$(printf '%s\n' "${distributed[@]}" | median) e=$(printf '%s\n' "${all_in_one[@]}" | median)
-echo "upload -> MP3 available, ${video_seconds} s video: distributed median ${d} ms (${distributed[*]}), embedded median ${e} ms (${all_in_one[*]}), ratio $(awk -v d="$d" -v e="$e" 'BEGIN {printf "%.3f", d / e}')"
+measure() { # label
+    local distributed=() all_in_one=() i d e
+    for i in $(seq "$runs"); do
+        distributed+=("$(latency "$dist_upload" "$dist_token")")
+        all_in_one+=("$(latency "$embedded" "$embedded_token")")
+    done
+    d=$(printf '%s\n' "${distributed[@]}" | median) e=$(printf '%s\n' "${all_in_one[@]}" | median)
+    echo "upload -> MP3 available, ${video_seconds} s video, $1: distributed median ${d} ms (${distributed[*]}), embedded median ${e} ms (${all_in_one[*]}), ratio $(awk -v d="$d" -v e="$e" 'BEGIN {printf "%.3f", d / e}')"
+}
+measure "first videos stored"
+
+# The same once BENCH_STORED (50) other videos of BENCH_STORED_SECONDS (120) s are stored
+# in each form: a cost that grows with the collection shows here.
+stored=${BENCH_STORED:-50} stored_seconds=${BENCH_STORED_SECONDS:-120}
+if ((stored > 0)); then
+    other="$work/other.mp4"
+    ffmpeg -v error -y -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=$stored_seconds" \
+        -f lavfi -i "testsrc=size=160x120:rate=10:duration=$stored_seconds" -ac 2 -c:a aac -b:a 128k -c:v mpeg4 -shortest "$other"
+    for i in $(seq "$stored"); do
+        # A new user every 10 uploads: the per-user limit of queued jobs is 20.
+        if ((i % 10 == 1)); then fill_dist=$(token_for "$dist_auth") fill_embedded=$(token_for "$embedded"); fi
+        for target in "$dist_upload $fill_dist" "$embedded $fill_embedded"; do
+            set -- $target
+            curl -fs -o /dev/null -X POST -F "file=@$other" -H "Authorization: Bearer $2" "$1/upload"
+        done
+    done
+    echo "stored $stored more videos of ${stored_seconds} s ($(($(stat -c %s "$other") / 1048576)) MiB each) in each form"
+    measure "after $stored more"
+fi

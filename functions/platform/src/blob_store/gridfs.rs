@@ -10,6 +10,14 @@
 //! prevents that). An aborted or dropped writer deletes its chunks; a process killed
 //! mid-write leaves chunks whose `files_id` has no files document: `sweep_orphans` deletes
 //! them (the functions run it at start-up).
+//!
+//! Our own files are found by `_id` alone, never by a query on `files_id`/`n`: each chunk's
+//! `_id` is an `ObjectId` made of the file's 8-byte random key and `n` (big-endian), and the
+//! files document names the key (`chunkKey`, 16 hex digits). A
+//! MongoDB-compatible server without secondary indexes (FerretDB's SQLite backend pushes
+//! down only `_id` equality) then reads, re-points and deletes a file in time that does not
+//! grow with everything stored. Every chunk still has its standard `files_id` and `n`, so
+//! other drivers read our files; files they wrote (no `chunkKey`) are read by `files_id`.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -26,8 +34,56 @@ use tokio::runtime::Handle;
 
 use super::{BlobError, BlobInfo, BlobMeta, BlobSink, BlobStore, Bucket, ByteStream, IncomingStream, MediaSource, Mp3Sink};
 
-/// The GridFS default chunk size (255 KiB).
-pub const DEFAULT_CHUNK_SIZE: u32 = 255 * 1024;
+/// The chunk size of the files we write: 1 MiB, four times GridFS's default (255 KiB), so a
+/// file takes a quarter of the queries. Any `chunkSize` is valid GridFS; drivers read it.
+pub const DEFAULT_CHUNK_SIZE: u32 = 1024 * 1024;
+
+/// The files document field naming the key of a file's chunk ids.
+const CHUNK_KEY: &str = "chunkKey";
+
+/// The key of a file's chunk ids: 8 random bytes, fresh per write.
+type ChunkKey = [u8; 8];
+
+/// The `_id` of chunk `n` of the file keyed `key`: an `ObjectId` (drivers' GridFS readers
+/// expect one) of the key's 8 bytes and `n`'s 4.
+fn chunk_id(key: &ChunkKey, n: u64) -> ObjectId {
+    let mut bytes = [0u8; 12];
+    bytes[..8].copy_from_slice(key);
+    bytes[8..].copy_from_slice(&(n as u32).to_be_bytes());
+    ObjectId::from_bytes(bytes)
+}
+
+fn key_to_hex(key: &ChunkKey) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key_from_hex(hex: &str) -> Option<ChunkKey> {
+    if hex.len() != 16 || !hex.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 8];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
+}
+
+/// A file as its files document describes it, with how to find its chunks.
+struct StoredFile {
+    doc: FilesCollectionDocument,
+    /// Our files: the key of the chunk ids. `None`: another driver's file, chunks by `files_id`.
+    chunk_key: Option<ChunkKey>,
+}
+
+impl StoredFile {
+    fn chunk_size(&self) -> u64 {
+        u64::from(self.doc.chunk_size_bytes.max(1))
+    }
+
+    fn chunk_count(&self) -> u64 {
+        self.doc.length.div_ceil(self.chunk_size())
+    }
+}
 
 pub struct GridFsBlobStore {
     db: Database,
@@ -133,16 +189,16 @@ impl GridFsBlobStore {
     /// writers (pymongo's, the drivers' defaults) give theirs an `ObjectId`, which an event
     /// names by its 24 hex digits: such an id is tried as an `ObjectId` when no string id
     /// matches. Chunks are then looked up by the document's own `_id` (`files_id`).
-    async fn find_file(&self, bucket: Bucket, id: &str) -> Result<FilesCollectionDocument, BlobError> {
+    async fn find_file(&self, bucket: Bucket, id: &str) -> Result<StoredFile, BlobError> {
         if !crate::is_valid_id(id) {
             return Err(BlobError::NotFound);
         }
-        let files = self.files(bucket).clone_with_type::<FilesCollectionDocument>();
-        if let Some(file) = files.find_one(doc! { "_id": id }).await.map_err(db_err)? {
+        let files = self.files(bucket);
+        if let Some(file) = stored_file(&files, Bson::String(id.to_owned())).await? {
             return Ok(file);
         }
         let Ok(oid) = ObjectId::parse_str(id) else { return Err(BlobError::NotFound) };
-        files.find_one(doc! { "_id": oid }).await.map_err(db_err)?.ok_or(BlobError::NotFound)
+        stored_file(&files, Bson::ObjectId(oid)).await?.ok_or(BlobError::NotFound)
     }
 
     fn writer(&self, bucket: Bucket) -> ChunkWriter {
@@ -151,6 +207,7 @@ impl GridFsBlobStore {
             chunks: self.chunks(bucket),
             handle: self.handle.clone(),
             files_id: ObjectId::new(),
+            key: rand::random(),
             chunk_size: self.chunk_size as usize,
             buf: Vec::new(),
             n: 0,
@@ -160,7 +217,32 @@ impl GridFsBlobStore {
     }
 }
 
-fn file_info(id: &str, file: FilesCollectionDocument) -> Result<BlobInfo, BlobError> {
+/// Deletes the chunks of `file`: by `_id` when they are keyed, else by `files_id`.
+async fn delete_chunks(chunks: &Collection<Document>, file: &StoredFile) -> mongodb::error::Result<()> {
+    match &file.chunk_key {
+        Some(key) => delete_keyed(chunks, key, file.chunk_count()).await,
+        None => chunks.delete_many(doc! { "files_id": file.doc.id.clone() }).await.map(drop),
+    }
+}
+
+/// Deletes chunks `0..count` keyed `key`, one `_id` at a time.
+async fn delete_keyed(chunks: &Collection<Document>, key: &ChunkKey, count: u64) -> mongodb::error::Result<()> {
+    for n in 0..count {
+        chunks.delete_one(doc! { "_id": chunk_id(key, n) }).await?;
+    }
+    Ok(())
+}
+
+/// The files document of `id` with how to find its chunks, read by `_id` only.
+async fn stored_file(files: &Collection<Document>, id: Bson) -> Result<Option<StoredFile>, BlobError> {
+    let Some(found) = files.find_one(doc! { "_id": id }).await.map_err(db_err)? else { return Ok(None) };
+    let chunk_key = found.get_str(CHUNK_KEY).ok().and_then(key_from_hex);
+    let doc = mongodb::bson::from_document(found).map_err(|e| BlobError::Io(io_err(e)))?;
+    Ok(Some(StoredFile { doc, chunk_key }))
+}
+
+fn file_info(id: &str, file: StoredFile) -> Result<BlobInfo, BlobError> {
+    let file = file.doc;
     info(id, file.length, file.upload_date, file.filename, file.metadata)
 }
 
@@ -178,12 +260,15 @@ fn info(id: &str, length: u64, upload_date: DateTime, filename: Option<String>, 
     Ok(BlobInfo { id: id.to_owned(), size: length, meta, etag })
 }
 
-/// Writes chunk documents under a temporary `files_id` until [`ChunkWriter::commit`].
+/// Writes chunk documents under a temporary `files_id` until [`ChunkWriter::commit`], with
+/// ids made from its [`ChunkKey`].
 struct ChunkWriter {
     files: Collection<Document>,
     chunks: Collection<Document>,
     handle: Handle,
     files_id: ObjectId,
+    /// The key of this file's chunk ids.
+    key: ChunkKey,
     chunk_size: usize,
     /// The bytes of chunk `n`, not yet written.
     buf: Vec<u8>,
@@ -211,7 +296,7 @@ impl ChunkWriter {
             return Ok(());
         }
         let data = Binary { subtype: BinarySubtype::Generic, bytes: std::mem::take(&mut self.buf) };
-        let chunk = doc! { "_id": ObjectId::new(), "files_id": self.files_id, "n": self.n as i32, "data": data };
+        let chunk = doc! { "_id": chunk_id(&self.key, u64::from(self.n)), "files_id": self.files_id, "n": self.n as i32, "data": data };
         self.chunks.insert_one(chunk).await?;
         self.n += 1;
         Ok(())
@@ -229,7 +314,7 @@ impl ChunkWriter {
             if n == self.n {
                 self.buf[within..within + take].copy_from_slice(&rest[..take]);
             } else {
-                let filter = doc! { "files_id": self.files_id, "n": n as i32 };
+                let filter = doc! { "_id": chunk_id(&self.key, u64::from(n)) };
                 let chunk = self.chunks.clone_with_type::<ChunkDoc>().find_one(filter.clone()).await.map_err(io_err)?;
                 let mut data = chunk.ok_or_else(|| io_err("chunk missing"))?.data;
                 data.bytes[within..within + take].copy_from_slice(&rest[..take]);
@@ -243,10 +328,13 @@ impl ChunkWriter {
 
     async fn commit(mut self, id: &str, meta: &BlobMeta) -> Result<BlobInfo, BlobError> {
         self.flush_chunk().await.map_err(db_err)?;
-        self.files.delete_one(doc! { "_id": id }).await.map_err(db_err)?;
-        self.chunks.delete_many(doc! { "files_id": id }).await.map_err(db_err)?;
-        let moved = doc! { "$set": { "files_id": id } };
-        self.chunks.update_many(doc! { "files_id": self.files_id }, moved).await.map_err(db_err)?;
+        if let Some(earlier) = stored_file(&self.files, Bson::String(id.to_owned())).await? {
+            self.files.delete_one(doc! { "_id": id }).await.map_err(db_err)?;
+            delete_chunks(&self.chunks, &earlier).await.map_err(db_err)?;
+        }
+        for n in 0..u64::from(self.n) {
+            self.chunks.update_one(doc! { "_id": chunk_id(&self.key, n) }, doc! { "$set": { "files_id": id } }).await.map_err(db_err)?;
+        }
         let mut metadata = doc! { "owner_id": meta.owner_id.as_str(), "content_type": meta.content_type.as_str() };
         for (key, value) in [("video_id", meta.video_id.as_deref()), ("job_id", meta.job_id.as_deref())] {
             if let Some(value) = value {
@@ -261,6 +349,7 @@ impl ChunkWriter {
             "uploadDate": upload_date,
             "filename": meta.filename.as_str(),
             "metadata": metadata.clone(),
+            CHUNK_KEY: key_to_hex(&self.key),
         };
         self.files.insert_one(file).await.map_err(db_err)?;
         self.done = true;
@@ -269,16 +358,16 @@ impl ChunkWriter {
 
     async fn abort(mut self) {
         self.done = true;
-        let _ = self.chunks.delete_many(doc! { "files_id": self.files_id }).await;
+        let _ = delete_keyed(&self.chunks, &self.key, u64::from(self.n)).await;
     }
 }
 
 impl Drop for ChunkWriter {
     fn drop(&mut self) {
         if !self.done {
-            let (chunks, files_id) = (self.chunks.clone(), self.files_id);
+            let (chunks, key, count) = (self.chunks.clone(), self.key, u64::from(self.n));
             let _cleanup = self.handle.spawn(async move {
-                let _ = chunks.delete_many(doc! { "files_id": files_id }).await;
+                let _ = delete_keyed(&chunks, &key, count).await;
             });
         }
     }
@@ -326,28 +415,42 @@ impl BlobStore for GridFsBlobStore {
 
     async fn read(&self, bucket: Bucket, id: &str, range: Range<u64>) -> Result<ByteStream, BlobError> {
         let file = self.find_file(bucket, id).await?;
-        let end = range.end.min(file.length);
+        let end = range.end.min(file.doc.length);
         let start = range.start.min(end);
         if start == end {
             return Ok(stream::empty().boxed());
         }
-        let size = u64::from(file.chunk_size_bytes.max(1));
+        let size = file.chunk_size();
         let (first, last) = (start / size, (end - 1) / size);
-        let filter = doc! { "files_id": file.id.clone(), "n": { "$gte": first as i64, "$lte": last as i64 } };
         let chunks = self.chunks(bucket).clone_with_type::<ChunkDoc>();
-        let cursor = chunks.find(filter).sort(doc! { "n": 1 }).await.map_err(db_err)?;
-        let bytes = stream::try_unfold((cursor, first), move |(mut cursor, n)| async move {
-            if n > last {
-                return Ok(None);
+        // Our files: one query by `_id` per chunk. Another driver's: one cursor by `files_id`.
+        let cursor = match &file.chunk_key {
+            Some(_) => None,
+            None => {
+                let filter = doc! { "files_id": file.doc.id.clone(), "n": { "$gte": first as i64, "$lte": last as i64 } };
+                Some(chunks.find(filter).sort(doc! { "n": 1 }).await.map_err(db_err)?)
             }
-            let chunk = cursor.try_next().await.map_err(io_err)?.filter(|c| c.n as u64 == n);
-            let data = chunk.ok_or_else(|| io_err(format!("chunk {n} is missing")))?.data.bytes;
-            let chunk_start = n * size;
-            let (lo, hi) = ((start.max(chunk_start) - chunk_start) as usize, (end.min(chunk_start + size) - chunk_start) as usize);
-            if data.len() < hi {
-                return Err(io_err(format!("chunk {n} is too short")));
+        };
+        let key = file.chunk_key;
+        let bytes = stream::try_unfold((cursor, first), move |(mut cursor, n)| {
+            let chunks = chunks.clone();
+            async move {
+                if n > last {
+                    return Ok(None);
+                }
+                let chunk = match (&mut cursor, &key) {
+                    (Some(cursor), _) => cursor.try_next().await.map_err(io_err)?,
+                    (None, Some(key)) => chunks.find_one(doc! { "_id": chunk_id(key, n) }).await.map_err(io_err)?,
+                    (None, None) => None,
+                };
+                let data = chunk.filter(|c| c.n as u64 == n).ok_or_else(|| io_err(format!("chunk {n} is missing")))?.data.bytes;
+                let chunk_start = n * size;
+                let (lo, hi) = ((start.max(chunk_start) - chunk_start) as usize, (end.min(chunk_start + size) - chunk_start) as usize);
+                if data.len() < hi {
+                    return Err(io_err(format!("chunk {n} is too short")));
+                }
+                Ok(Some((bytes::Bytes::from(data).slice(lo..hi), (cursor, n + 1))))
             }
-            Ok(Some((bytes::Bytes::from(data).slice(lo..hi), (cursor, n + 1))))
         });
         Ok(bytes.boxed())
     }
@@ -356,16 +459,19 @@ impl BlobStore for GridFsBlobStore {
         if !crate::is_valid_id(id) {
             return Err(BlobError::NotFound);
         }
-        // The stored `_id` (a string, or another writer's ObjectId); chunks of a string id
-        // with no files document (a crashed commit) go too.
-        let key = match self.find_file(bucket, id).await {
-            Ok(file) => file.id,
-            Err(BlobError::NotFound) => Bson::String(id.to_owned()),
+        let file = match self.find_file(bucket, id).await {
+            Ok(file) => file,
+            // Chunks of a string id with no files document (a commit cut short) go too.
+            Err(BlobError::NotFound) => {
+                self.chunks(bucket).delete_many(doc! { "files_id": id }).await.map_err(db_err)?;
+                return Err(BlobError::NotFound);
+            }
             Err(e) => return Err(e),
         };
-        let deleted = self.files(bucket).delete_one(doc! { "_id": key.clone() }).await.map_err(db_err)?.deleted_count;
-        self.chunks(bucket).delete_many(doc! { "files_id": key }).await.map_err(db_err)?;
-        if deleted == 0 { Err(BlobError::NotFound) } else { Ok(()) }
+        // The stored `_id`: a string, or another writer's ObjectId.
+        self.files(bucket).delete_one(doc! { "_id": file.doc.id.clone() }).await.map_err(db_err)?;
+        delete_chunks(&self.chunks(bucket), &file).await.map_err(db_err)?;
+        Ok(())
     }
 
     async fn usage(&self, owner_id: &str) -> Result<u64, BlobError> {
@@ -392,9 +498,10 @@ impl BlobStore for GridFsBlobStore {
         Ok(Box::new(ChunkReader {
             handle: self.handle.clone(),
             chunks: self.chunks(bucket).clone_with_type(),
-            files_id: file.id.clone(),
-            len: file.length,
-            size: u64::from(file.chunk_size_bytes.max(1)),
+            size: file.chunk_size(),
+            files_id: file.doc.id.clone(),
+            len: file.doc.length,
+            chunk_key: file.chunk_key,
             pos: 0,
             window: (0, Vec::new()),
         }))
@@ -408,9 +515,10 @@ impl BlobStore for GridFsBlobStore {
     }
 }
 
-/// How many chunks the converter's reader fetches per query (8 × 255 KiB ≈ 2 MiB held).
-/// One query per chunk was the cost on a server that scans for `files_id`/`n` (FerretDB's
-/// SQLite backend uses no secondary index): a 10-minute video took minutes to read.
+/// How many chunks of another driver's file the converter's reader fetches per query
+/// (8 × 255 KiB ≈ 2 MiB held): on a server that scans for `files_id`/`n` (FerretDB's SQLite
+/// backend) each query reads the whole collection. Our own files are read a chunk at a
+/// time, by `_id`.
 const READ_WINDOW: u64 = 8;
 
 /// A blocking, seekable reader that fetches a window of chunks at a time (seeking is free).
@@ -419,6 +527,8 @@ struct ChunkReader {
     chunks: Collection<ChunkDoc>,
     /// The files document's `_id`, a string or an `ObjectId`.
     files_id: Bson,
+    /// The key of the chunk ids, for our own files.
+    chunk_key: Option<ChunkKey>,
     len: u64,
     size: u64,
     pos: u64,
@@ -427,10 +537,18 @@ struct ChunkReader {
 }
 
 impl ChunkReader {
-    /// Fetches chunks `first..first + READ_WINDOW` (those that exist) into the window.
+    /// Fetches chunk `first` (ours, by `_id`) or chunks `first..first + READ_WINDOW` (another
+    /// driver's, those that exist) into the window.
     fn fetch_window(&mut self, first: u64) -> std::io::Result<()> {
-        let filter = doc! { "files_id": self.files_id.clone(), "n": { "$gte": first as i64, "$lt": (first + READ_WINDOW) as i64 } };
         let chunks = &self.chunks;
+        if let Some(key) = &self.chunk_key {
+            let id = chunk_id(key, first);
+            let chunk = self.handle.block_on(async { chunks.find_one(doc! { "_id": id }).await }).map_err(io_err)?;
+            let chunk = chunk.filter(|c| c.n as u64 == first).ok_or_else(|| io_err(format!("chunk {first} is missing")))?;
+            self.window = (first, vec![chunk.data.bytes]);
+            return Ok(());
+        }
+        let filter = doc! { "files_id": self.files_id.clone(), "n": { "$gte": first as i64, "$lt": (first + READ_WINDOW) as i64 } };
         let mut found: Vec<ChunkDoc> =
             self.handle.block_on(async { chunks.find(filter).sort(doc! { "n": 1 }).await?.try_collect().await }).map_err(io_err)?;
         found.sort_by_key(|c| c.n);

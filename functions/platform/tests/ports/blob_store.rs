@@ -421,3 +421,73 @@ async fn gridfs_the_sweep_deletes_only_orphans_of_dead_writers() {
     }
     drop_db(db).await;
 }
+
+/// The filters of the commands sent to `*.chunks` collections (`find`, `update`, `delete`).
+fn chunk_filters(commands: &[mongodb::bson::Document]) -> Vec<mongodb::bson::Document> {
+    let mut filters = Vec::new();
+    for command in commands {
+        let Some((name, target)) = command.iter().next() else { continue };
+        if !target.as_str().is_some_and(|c| c.ends_with(".chunks")) {
+            continue;
+        }
+        match name.as_str() {
+            "find" => filters.push(command.get_document("filter").cloned().unwrap_or_default()),
+            "update" | "delete" => {
+                let (list, key) = if name == "update" { ("updates", "q") } else { ("deletes", "q") };
+                for op in command.get_array(list).unwrap() {
+                    filters.push(op.as_document().unwrap().get_document(key).unwrap().clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    filters
+}
+
+/// Putting, replacing, reading (streamed and blocking), patching and deleting one of our
+/// files touches chunks by `_id` only: what a server without secondary indexes (FerretDB's
+/// SQLite backend pushes down only `_id` equality) answers without scanning every chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_our_files_touch_their_chunks_by_id_only() {
+    use mongodb::event::EventHandler;
+    use mongodb::event::command::CommandEvent;
+    let commands = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut options = mongodb::options::ClientOptions::parse(services::url("MP3CONVERT_MONGODB_URL")).await.unwrap();
+    let seen = commands.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |event: CommandEvent| {
+        if let CommandEvent::Started(started) = event {
+            seen.lock().unwrap().push(started.command);
+        }
+    }));
+    let db = mongodb::Client::with_options(options).unwrap().database(&services::unique("mp3convert_test"));
+    let store: &'static GridFsBlobStore = Box::leak(Box::new(GridFsBlobStore::open(db.clone()).await.unwrap().with_chunk_size(1000)));
+    commands.lock().unwrap().clear();
+
+    let data = data();
+    store.put(Bucket::Videos, "keyed", meta(), chunks(&data), 1 << 20).await.unwrap();
+    store.put(Bucket::Videos, "keyed", meta(), chunks(&data[..4500]), 1 << 20).await.unwrap();
+    assert_eq!(read_all(store, "keyed", 1500..3500).await, &data[1500..3500]);
+    tokio::task::spawn_blocking(move || {
+        let mut reader = store.open_sync(Bucket::Videos, "keyed").unwrap();
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        assert_eq!(all, &data[..4500]);
+        let mut sink = store.create_sync(Bucket::Mp3s, "mp3", meta()).unwrap();
+        sink.write_all(&data).unwrap();
+        sink.overwrite(10, b"TAG").unwrap();
+        sink.commit().unwrap();
+    })
+    .await
+    .unwrap();
+    store.delete(Bucket::Videos, "keyed").await.unwrap();
+    store.delete(Bucket::Mp3s, "mp3").await.unwrap();
+    assert_eq!(chunk_count(&db, Bucket::Videos).await + chunk_count(&db, Bucket::Mp3s).await, 0, "chunks left behind");
+
+    let filters = chunk_filters(&commands.lock().unwrap());
+    assert!(filters.len() > 20, "the chunk commands were not seen: {filters:?}");
+    for filter in &filters {
+        let by_id = filter.len() == 1 && filter.get_object_id("_id").is_ok();
+        assert!(by_id, "a chunk query not by _id: {filter}");
+    }
+    drop_db(db).await;
+}
