@@ -18,7 +18,7 @@ COPY . .
 # The caches keep crates and compiled dependencies between builds of the four images.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin "mp3convert-$FUNCTION" \
+    cargo build --release --locked -p "$FUNCTION" --bin "mp3convert-$FUNCTION" \
     && cp "target/release/mp3convert-$FUNCTION" /function
 
 # The binaries need only glibc and libgcc (LAME is linked statically; TLS is rustls):
