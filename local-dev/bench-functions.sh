@@ -13,20 +13,7 @@ cd "$(dirname "$0")/.."
 
 runs=${BENCH_RUNS:-5}
 video_seconds=${BENCH_VIDEO_SECONDS:-600}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null; done
-    ./local-dev/functions.sh stop > /dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-./local-dev/install-deps.sh
-cargo build --release --locked --bins --workspace >&2
-./local-dev/services.sh start >&2
-eval "$(./local-dev/services.sh env)"
-bin="${CARGO_TARGET_DIR:-target}/release"
+. ./local-dev/bench-lib.sh
 
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -61,8 +48,7 @@ unset MP3CONVERT_MODE MP3CONVERT_DATA_DIR MP3CONVERT_MONGODB_DATABASE
 
 # --- 2. a long video, end to end ---------------------------------------------------------
 video="$work/talk.mp4"
-ffmpeg -v error -y -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$video_seconds" \
-    -f lavfi -i "testsrc=size=160x120:rate=10:duration=$video_seconds" -ac 2 -c:a aac -b:a 128k -c:v mpeg4 -shortest "$video"
+make_video "$video" "$video_seconds"
 echo "video: ${video_seconds} s, $(($(stat -c %s "$video") / 1048576)) MiB (AAC 128k stereo + MPEG-4 160x120)"
 
 token_for() { # auth-url
@@ -85,7 +71,9 @@ latency() { # upload-url token → ms from upload start to succeeded
     echo $(($(now_ms) - t0))
 }
 
-LOCAL_DEV_FUNCTIONS_PORT=$((port + 10)) MP3CONVERT_BIN_DIR=$bin RUST_LOG=warn ./local-dev/functions.sh start > /dev/null
+# A database of its own: the first figure is on a fresh one.
+LOCAL_DEV_FUNCTIONS_PORT=$((port + 10)) MP3CONVERT_BIN_DIR=$bin MP3CONVERT_MONGODB_DATABASE="bench_$RANDOM$RANDOM" RUST_LOG=warn \
+    ./local-dev/functions.sh start > /dev/null
 dist_auth=http://127.0.0.1:$((port + 10)) dist_upload=http://127.0.0.1:$((port + 11))
 # The embedded default: its data directory, not the services exported above.
 env -u MP3CONVERT_MONGODB_URL -u MP3CONVERT_MYSQL_URL -u MP3CONVERT_AMQP_URL MP3CONVERT_WORKERS=1 RUST_LOG=warn "$bin/mp3convert" serve --addr "127.0.0.1:$port" --data-dir "$work/embedded" > /dev/null &
@@ -110,8 +98,7 @@ measure "first videos stored"
 stored=${BENCH_STORED:-50} stored_seconds=${BENCH_STORED_SECONDS:-120}
 if ((stored > 0)); then
     other="$work/other.mp4"
-    ffmpeg -v error -y -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=$stored_seconds" \
-        -f lavfi -i "testsrc=size=160x120:rate=10:duration=$stored_seconds" -ac 2 -c:a aac -b:a 128k -c:v mpeg4 -shortest "$other"
+    make_video "$other" "$stored_seconds" 330
     for i in $(seq "$stored"); do
         # A new user every 10 uploads: the per-user limit of queued jobs is 20.
         if ((i % 10 == 1)); then fill_dist=$(token_for "$dist_auth") fill_embedded=$(token_for "$embedded"); fi

@@ -9,25 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 uploads=${BENCH_UPLOADS:-50} runs=${BENCH_RUNS:-3} seconds=${BENCH_SECONDS:-10}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null; done
-    ./local-dev/functions.sh stop > /dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-./local-dev/install-deps.sh
-cargo build --release --locked --bins --workspace >&2
-./local-dev/services.sh start >&2
-eval "$(./local-dev/services.sh env)"
-bin="${CARGO_TARGET_DIR:-target}/release"
+. ./local-dev/bench-lib.sh
 port=$((20000 + RANDOM % 20000))
 
 video="$work/clip.mp4"
-ffmpeg -v error -y -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$seconds" \
-    -f lavfi -i "testsrc=size=160x120:rate=10:duration=$seconds" -ac 2 -c:a aac -b:a 128k -c:v mpeg4 -shortest "$video"
+make_video "$video" "$seconds"
 
 # A database of its own, so that earlier runs' files do not slow this one (issue 12).
 LOCAL_DEV_FUNCTIONS_PORT=$((port + 10)) MP3CONVERT_BIN_DIR=$bin MP3CONVERT_MONGODB_DATABASE="load_$RANDOM$RANDOM" RUST_LOG=warn \
