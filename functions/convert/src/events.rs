@@ -12,8 +12,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use cloudevents::{AttributesReader, EventBuilder, EventBuilderV10};
-use platform::event_bus::{Event, parse_data, signature};
+use cloudevents::AttributesReader;
+use platform::event_bus::{parse_data, signature};
 use platform::http::{AppError, metrics};
 use platform::job_store::{Claim, JobStoreError};
 use platform::model::{Job, NewJob, VideoUploaded, event_types};
@@ -77,7 +77,7 @@ async fn handle(state: &ConvertState, event: cloudevents::Event) -> Result<cloud
     let mut reply =
         outcome_event(&state.event_source, &outcome).ok_or_else(|| AppError::internal(anyhow::anyhow!("no reply for a retry")))?;
     reply.signature = state.event_key.as_ref().map(|key| key.sign(&reply));
-    to_cloudevent(reply)
+    reply.into_cloudevent([]).map_err(|e| AppError::internal(anyhow::anyhow!(e)))
 }
 
 async fn ensure_job(state: &ConvertState, job_id: &str, data: &VideoUploaded) -> Result<(), AppError> {
@@ -163,16 +163,4 @@ impl Drop for CancelOnDrop {
 
 fn in_progress() -> AppError {
     AppError::new(StatusCode::SERVICE_UNAVAILABLE, "in_progress", "another delivery is converting this job; retry later")
-}
-
-fn to_cloudevent(event: Event) -> Result<cloudevents::Event, AppError> {
-    let time = event.time.format(&time::format_description::well_known::Rfc3339).map_err(AppError::internal)?;
-    let mut builder = EventBuilderV10::new().id(event.id).source(event.source).ty(event.ty).time(time).data("application/json", event.data);
-    if let Some(subject) = event.subject {
-        builder = builder.subject(subject);
-    }
-    if let Some(sig) = event.signature {
-        builder = builder.extension(signature::EXTENSION, sig);
-    }
-    builder.build().map_err(AppError::internal)
 }

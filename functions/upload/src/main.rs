@@ -14,7 +14,8 @@ fn main() -> std::process::ExitCode {
     platform::runtime::main("mp3convert-upload", |config, stopping| async move {
         let backends = Backends::for_function(&config);
         let verifier = Arc::new(TokenVerifier::new(&keys::load_public(&config)?, &config.jwt_issuer)?);
-        let events = backends.event_bus()?;
+        let event_key = backends.event_key()?;
+        let events = backends.event_bus(event_key.clone())?;
         let blobs = backends.blob_store().await?;
         let jobs = backends.job_store().await?;
         let router = upload::router(upload::UploadState {
@@ -29,7 +30,7 @@ fn main() -> std::process::ExitCode {
             event_source: EVENT_SOURCE.into(),
             pending: Default::default(),
         })
-        .merge(upload::job_events::router(jobs.clone(), backends.event_key()?));
+        .merge(upload::job_events::router(jobs.clone(), event_key));
         let redrive = Redrive { jobs, events, event_source: EVENT_SOURCE.into(), after: config.redrive_after };
         // A Lambda function runs only while invoked: there a schedule posts /events/redrive.
         if !config.lambda {

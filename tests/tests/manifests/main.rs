@@ -254,10 +254,10 @@ fn needs(function: &str) -> Vec<&'static str> {
     if main.contains("blob_store()") || main.contains("job_store()") {
         needs.push("MP3CONVERT_MONGODB_URL");
     }
-    if main.contains("event_bus()") {
+    if main.contains("event_bus(") {
         needs.push("K_SINK");
     }
-    if main.contains("event_key()") || main.contains("event_bus()") {
+    if main.contains("event_key()") {
         needs.push("MP3CONVERT_EVENT_KEY");
     }
     needs

@@ -7,8 +7,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cloudevents::binding::reqwest::RequestBuilderExt;
 use cloudevents::event::ExtensionValue;
-use cloudevents::{EventBuilder, EventBuilderV10};
-use time::format_description::well_known::Rfc3339;
 
 use super::{Event, EventBus, EventBusError};
 
@@ -65,29 +63,13 @@ impl HttpEventBus {
             reqwest::Client::builder().timeout(timeout).build().map_err(|e| OverridesError(format!("building the HTTP client: {e}")))?;
         Ok(Self { client, sink: sink.to_owned(), extensions })
     }
-
-    fn to_cloudevent(&self, event: Event) -> Result<cloudevents::Event, EventBusError> {
-        let time = event.time.format(&Rfc3339).map_err(|e| EventBusError::Unavailable(format!("event time: {e}")))?;
-        let mut builder =
-            EventBuilderV10::new().id(event.id).source(event.source).ty(event.ty).time(time).data("application/json", event.data);
-        if let Some(subject) = event.subject {
-            builder = builder.subject(subject);
-        }
-        for (name, value) in &self.extensions {
-            builder = builder.extension(name, value.clone());
-        }
-        if let Some(signature) = event.signature {
-            builder = builder.extension(super::signature::EXTENSION, signature);
-        }
-        builder.build().map_err(|e| EventBusError::Unavailable(format!("building the CloudEvent: {e}")))
-    }
 }
 
 #[async_trait]
 impl EventBus for HttpEventBus {
     async fn publish(&self, event: Event) -> Result<(), EventBusError> {
         let (id, ty) = (event.id.clone(), event.ty.clone());
-        let event = self.to_cloudevent(event)?;
+        let event = event.into_cloudevent(&self.extensions).map_err(EventBusError::Unavailable)?;
         let request =
             self.client.post(&self.sink).event(event).map_err(|e| EventBusError::Unavailable(format!("encoding the CloudEvent: {e}")))?;
         let response = request.send().await.map_err(|e| {

@@ -41,6 +41,27 @@ impl Event {
             signature: None,
         }
     }
+
+    /// As a CloudEvent (its signature, if any, as the `mp3convertsig` extension), with
+    /// `extensions` added (a SinkBinding's `K_CE_OVERRIDES`). `Err` says what could not be built.
+    pub fn into_cloudevent<'a>(
+        self,
+        extensions: impl IntoIterator<Item = (&'a String, &'a cloudevents::event::ExtensionValue)>,
+    ) -> Result<cloudevents::Event, String> {
+        use cloudevents::{EventBuilder, EventBuilderV10};
+        let time = self.time.format(&time::format_description::well_known::Rfc3339).map_err(|e| format!("event time: {e}"))?;
+        let mut builder = EventBuilderV10::new().id(self.id).source(self.source).ty(self.ty).time(time).data("application/json", self.data);
+        if let Some(subject) = self.subject {
+            builder = builder.subject(subject);
+        }
+        for (name, value) in extensions {
+            builder = builder.extension(name, value.clone());
+        }
+        if let Some(signature) = self.signature {
+            builder = builder.extension(signature::EXTENSION, signature);
+        }
+        builder.build().map_err(|e| format!("building the CloudEvent: {e}"))
+    }
 }
 
 /// The JSON data of a received CloudEvent as `T`; `Err` says what is wrong with it.

@@ -103,17 +103,17 @@ impl Backends {
         Ok(Arc::new(SqliteUserStore::new(self.sqlite().await?.clone())))
     }
 
-    /// Where a function sends the events it emits. A RabbitMQ connection is opened on the
-    /// first publish, so a function starts (and scales from zero) while RabbitMQ is away.
     /// The key this function signs and checks events with ([`signature::load`]).
     pub fn event_key(&self) -> anyhow::Result<Option<EventKey>> {
         signature::load(&self.config)
     }
 
-    /// Where this function's events go, each signed when an event key is configured.
-    pub fn event_bus(&self) -> anyhow::Result<Arc<dyn EventBus>> {
+    /// Where a function sends the events it emits, each signed with `key` when there is one
+    /// ([`Backends::event_key`]). A RabbitMQ connection is opened on the first publish, so a
+    /// function starts (and scales from zero) while RabbitMQ is away.
+    pub fn event_bus(&self, key: Option<EventKey>) -> anyhow::Result<Arc<dyn EventBus>> {
         let bus = self.unsigned_event_bus()?;
-        Ok(match self.event_key()? {
+        Ok(match key {
             Some(key) => Arc::new(SigningBus { inner: bus, key }),
             None => bus,
         })
