@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Start/stop the real dependencies of mp3convert's distributed form, without Docker:
 #   RabbitMQ (Debian's rabbitmq-server), MariaDB (Debian's mariadb-server) and
-#   FerretDB v1 on SQLite as the MongoDB server (built from local-dev/ferretdb/).
+#   FerretDB v1 as the MongoDB server (built from local-dev/ferretdb/), on PostgreSQL
+#   (Debian's postgresql) by default or on SQLite files (LOCAL_DEV_FERRETDB_BACKEND=sqlite).
 #
-#   local-dev/services.sh start    install what is missing, start all three, wait until ready
+#   local-dev/services.sh start    install what is missing, start them all, wait until ready
 #   local-dev/services.sh stop     stop them cleanly
-#   local-dev/services.sh status   say what runs (exit 0 only if all three run)
+#   local-dev/services.sh status   say what runs (exit 0 only if all run)
 #   local-dev/services.sh env      print `export MP3CONVERT_…=…` lines (eval "$(… env)")
 #   local-dev/services.sh restart-rabbitmq   stop and start RabbitMQ alone (a fault test)
 #   local-dev/services.sh stop-rabbitmq, start-rabbitmq   the same in two steps
 #   local-dev/services.sh restart-ferretdb [S]  stop FerretDB, keep it down S seconds, start it (a fault test)
 #
 # Everything (config, generated passwords, data, logs, the FerretDB binary) lives under
-# local-dev/.run/ (override with LOCAL_DEV_RUN_DIR). Reset: `stop`, then rm -rf local-dev/.run.
+# local-dev/.run/ (override with LOCAL_DEV_RUN_DIR); run as root, PostgreSQL (which refuses
+# to run as root) runs as the postgres user with its data under /var/tmp, linked from
+# .run/postgresql. Reset: `stop`, then rm -rf local-dev/.run and that link's target.
 # Servers listen on 127.0.0.1 only, on non-default ports (see local-dev/README.md); the
-# ports can be overridden by LOCAL_DEV_{AMQP,MYSQL,MONGODB}_PORT on the first start only
-# (they are then kept in .run/config.env).
+# ports can be overridden by LOCAL_DEV_{AMQP,MYSQL,MONGODB,POSTGRESQL}_PORT on the first
+# start only (they are then kept in .run/config.env).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,6 +59,9 @@ MYSQL_DATABASE=mp3convert
 EOF
         mv "$tmp" "$CONFIG"
     fi
+    # settings added after a config.env was first written
+    grep -q '^POSTGRESQL_PORT=' "$CONFIG" || echo "POSTGRESQL_PORT=${LOCAL_DEV_POSTGRESQL_PORT:-25432}" >> "$CONFIG"
+    grep -q '^POSTGRESQL_PASSWORD=' "$CONFIG" || echo "POSTGRESQL_PASSWORD=$(gen_secret)" >> "$CONFIG"
     # shellcheck disable=SC1090
     source "$CONFIG"
     RMQ_DIR="$RUN/rabbitmq"
@@ -64,6 +70,14 @@ EOF
     DB_SOCKET="$DB_DIR/mariadb.sock"
     FDB_DIR="$RUN/ferretdb"
     FDB_BIN="$RUN/bin/ferretdb"
+    FDB_BACKEND="${LOCAL_DEV_FERRETDB_BACKEND:-postgresql}"
+    [[ "$FDB_BACKEND" == postgresql || "$FDB_BACKEND" == sqlite ]] \
+        || die "LOCAL_DEV_FERRETDB_BACKEND must be postgresql or sqlite, not '$FDB_BACKEND'"
+    PG_DIR="$RUN/postgresql"
+    if [[ $(id -u) -eq 0 ]]; then
+        # the postgres user can enter neither .run (mode 700) nor, often, the paths above it
+        PG_DIR="/var/tmp/mp3convert-postgresql-$(printf '%s' "$RUN" | sha256sum | cut -c1-12)"
+    fi
 }
 
 # ---------------------------------------------------------------------------------------
@@ -124,6 +138,7 @@ pkgs_missing() {
     [[ -x $RMQ_BIN/rabbitmq-server ]] || missing+=(rabbitmq-server)
     command -v mariadbd > /dev/null && command -v mariadb-install-db > /dev/null || missing+=(mariadb-server)
     command -v mariadb > /dev/null || missing+=(mariadb-client)
+    if [[ "$FDB_BACKEND" == postgresql && -z "$(pg_bin)" ]]; then missing+=(postgresql); fi
     echo "${missing[*]:-}"
 }
 
@@ -160,7 +175,7 @@ install_pkgs() {
     # In case a system instance got started anyway (e.g. a policy-rc.d that allows it),
     # stop it: it is not ours and would only hold resources.
     if command -v systemctl > /dev/null && [[ -d /run/systemd/system ]]; then
-        as_root systemctl disable --now rabbitmq-server mariadb > /dev/null 2>&1 || true
+        as_root systemctl disable --now rabbitmq-server mariadb postgresql > /dev/null 2>&1 || true
     fi
     log "apt install took $(since "$t0")"
 }
@@ -337,6 +352,87 @@ db_stop() {
 }
 
 # ---------------------------------------------------------------------------------------
+# PostgreSQL (FerretDB's backend; only FerretDB talks to it)
+
+# the newest installed server's bin directory (Debian keeps it out of PATH), or nothing
+pg_bin() {
+    local d
+    d="$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1)"
+    if [[ -n "$d" && -x "$d/postgres" ]]; then echo "$d"
+    elif command -v pg_ctl > /dev/null; then dirname "$(command -v pg_ctl)"
+    fi
+}
+
+# run a command as the cluster's owner: the postgres user when we are root, else ourselves
+as_pg_owner() {
+    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_psql() {
+    PGPASSWORD="$POSTGRESQL_PASSWORD" PGOPTIONS="-c client_min_messages=warning" \
+        "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p "$POSTGRESQL_PORT" -U postgres "$@"
+}
+
+pg_start() {
+    PG_BIN="$(pg_bin)"
+    [[ -n "$PG_BIN" ]] || die "PostgreSQL is not installed (apt-get install postgresql)"
+    mkdir -p "$PG_DIR"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$PG_DIR"
+        ln -sfn "$PG_DIR" "$RUN/postgresql"
+    fi
+    chmod 700 "$PG_DIR"
+    if [[ -n "$(live_pid "$PG_DIR/postgres.pid")" ]]; then log "PostgreSQL already running"; return 0; fi
+    check_port_free "$POSTGRESQL_PORT" PostgreSQL
+    if [[ ! -s "$PG_DIR/data/PG_VERSION" ]]; then
+        as_pg_owner rm -rf "$PG_DIR/data"
+        local pwfile="$PG_DIR/initdb.pw"
+        (umask 077 && printf '%s\n' "$POSTGRESQL_PASSWORD" > "$pwfile")
+        [[ $(id -u) -eq 0 ]] && chown postgres: "$pwfile"
+        as_pg_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$pwfile" \
+            -A scram-sha-256 -E UTF8 --locale=C.UTF-8 > "$PG_DIR/initdb.log" 2>&1 \
+            || { rm -f "$pwfile"; tail -n 30 "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+        rm -f "$pwfile"
+    fi
+    # Settings on the command line, so that a change here applies at the next start. Why the
+    # planner settings: local-dev/ferretdb/postgresql-indexes.sql.
+    rm -f "$PG_DIR/postgres.pid"
+    local owner=()
+    [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
+    (exec setsid "${owner[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" \
+        -c listen_addresses=127.0.0.1 -c port="$POSTGRESQL_PORT" -c unix_socket_directories= \
+        -c external_pid_file="$PG_DIR/postgres.pid" \
+        -c plan_cache_mode=force_custom_plan -c enable_seqscan=off -c jit=off \
+        -c default_toast_compression=lz4 \
+        < /dev/null >> "$PG_DIR/postgres.log" 2>&1) &
+    PG_LAUNCHED=$!
+}
+
+pg_ping() { pg_psql -d postgres -Atc 'SELECT 1'; }
+
+pg_ready() {
+    local t0="$1"
+    if [[ -n "${PG_LAUNCHED:-}" ]]; then
+        wait_until "PostgreSQL" "$START_TIMEOUT" "$PG_LAUNCHED" "$PG_DIR/postgres.log" pg_ping || return 1
+    fi
+    # idempotent: FerretDB's database, and the indexes it needs (see the file)
+    if [[ "$(pg_psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'")" != 1 ]]; then
+        pg_psql -d postgres -c 'CREATE DATABASE ferretdb' || return 1
+    fi
+    pg_psql -d ferretdb -f "$HERE/ferretdb/postgresql-indexes.sql" > /dev/null || return 1
+    [[ -z "${PG_LAUNCHED:-}" ]] || log "PostgreSQL ready on 127.0.0.1:$POSTGRESQL_PORT ($(since "$t0"))"
+}
+
+pg_stop() {
+    local pid; pid="$(live_pid "$PG_DIR/postgres.pid")"
+    [[ -n "$pid" ]] || return 0
+    kill -INT "$pid" 2> /dev/null || true # "fast" shutdown: roll back open transactions, checkpoint
+    wait_pid_gone "$pid" PostgreSQL
+    log "PostgreSQL stopped"
+}
+
+# ---------------------------------------------------------------------------------------
 # FerretDB
 
 fdb_start() {
@@ -344,7 +440,13 @@ fdb_start() {
     if [[ -n "$(live_pid "$FDB_DIR/ferretdb.pid")" ]]; then log "FerretDB already running"; return 0; fi
     check_port_free "$MONGODB_PORT" FerretDB
     rm -f "$FDB_DIR/ferretdb.pid"
-    (exec setsid "$FDB_BIN" -listen "127.0.0.1:$MONGODB_PORT" -dir "$FDB_DIR/data" \
+    echo "$FDB_BACKEND" > "$FDB_DIR/backend"
+    local url=""
+    if [[ "$FDB_BACKEND" == postgresql ]]; then
+        url="postgres://postgres:$POSTGRESQL_PASSWORD@127.0.0.1:$POSTGRESQL_PORT/ferretdb"
+    fi
+    (export FERRETDB_POSTGRESQL_URL="$url"
+        exec setsid "$FDB_BIN" -listen "127.0.0.1:$MONGODB_PORT" -dir "$FDB_DIR/data" \
         -pid-file "$FDB_DIR/ferretdb.pid" -log-level "${LOCAL_DEV_FERRETDB_LOG_LEVEL:-warn}" \
         < /dev/null >> "$FDB_DIR/ferretdb.log" 2>&1) &
     FDB_LAUNCHED=$!
@@ -404,8 +506,10 @@ cmd_start() {
     local t0 ok=1; t0=$(now)
     db_start
     rmq_start
+    if [[ "$FDB_BACKEND" == postgresql ]]; then pg_start; fi
     db_ready "$t0" || ok=0
     rmq_ready "$t0" || ok=0
+    if [[ "$FDB_BACKEND" == postgresql ]]; then pg_ready "$t0" || ok=0; fi
     if [[ -n "$build_pid" ]]; then wait "$build_pid" || die "FerretDB build failed"; fi
     t0=$(now)
     fdb_start
@@ -414,13 +518,14 @@ cmd_start() {
     log "all services ready (start took $(since "$t_all"))"
     echo "RabbitMQ  amqp://$AMQP_USER:***@127.0.0.1:$AMQP_PORT/%2f"
     echo "MariaDB   mysql://$MYSQL_USER:***@127.0.0.1:$MYSQL_PORT/$MYSQL_DATABASE"
-    echo "FerretDB  mongodb://127.0.0.1:$MONGODB_PORT/"
+    echo "FerretDB  mongodb://127.0.0.1:$MONGODB_PORT/ (on $FDB_BACKEND)"
     echo "Credentials: eval \"\$($0 env)\""
 }
 
 cmd_stop() {
     load_config
     fdb_stop
+    pg_stop
     db_stop
     if [[ -x $RMQ_BIN/rabbitmqctl ]]; then rmq_stop; fi
 }
@@ -438,8 +543,15 @@ cmd_status() {
     else echo "mariadb   stopped"; all=1; fi
     pid="$(live_pid "$FDB_DIR/ferretdb.pid")"
     if [[ -n "$pid" ]] && port_open "$MONGODB_PORT"; then
-        echo "ferretdb  running  pid $pid  mongodb 127.0.0.1:$MONGODB_PORT  data $FDB_DIR/data"
+        echo "ferretdb  running  pid $pid  mongodb 127.0.0.1:$MONGODB_PORT  on $(cat "$FDB_DIR/backend")"
     else echo "ferretdb  stopped"; all=1; fi
+    if [[ "$(cat "$FDB_DIR/backend" 2> /dev/null)" == postgresql ]]; then
+        PG_BIN="$(pg_bin)"
+        pid="$(live_pid "$PG_DIR/postgres.pid")"
+        if [[ -n "$pid" && -n "$PG_BIN" ]] && pg_ping > /dev/null 2>&1; then
+            echo "postgres  running  pid $pid  postgresql 127.0.0.1:$POSTGRESQL_PORT  data $PG_DIR/data"
+        else echo "postgres  stopped"; all=1; fi
+    fi
     return $all
 }
 
