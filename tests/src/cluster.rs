@@ -52,6 +52,18 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
+/// Waits (with a deadline) until the port of `url` can be bound: the ports come from the
+/// ephemeral range, so while a process is down for a restart, another test's outgoing
+/// connection may hold its port for a moment.
+fn wait_until_bindable(url: &str) {
+    let addr = url.trim_start_matches("http://");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpListener::bind(addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{addr} stayed in use for 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// One process of the cluster, restartable on the same port.
 pub struct Proc {
     pub name: String,
@@ -70,6 +82,7 @@ impl Proc {
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);
         let program = bin_dir().join(&self.command[0]);
+        wait_until_bindable(&self.url);
         assert!(program.exists(), "{} is missing: run `cargo build --workspace --bins` first (local-dev/test.sh does)", program.display());
         let mut child = Command::new(&program)
             .args(&self.command[1..])

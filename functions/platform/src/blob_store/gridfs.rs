@@ -1,15 +1,19 @@
 //! Blob store in MongoDB GridFS: buckets `videos` and `mp3s` (contract §5), in the standard
 //! `<bucket>.files` / `<bucket>.chunks` layout so any driver's GridFS reads the files.
 //!
-//! Both writers (`put` and the blocking sink) write chunks under a fresh `ObjectId` as
-//! `files_id`, so nothing is visible while they run. On commit they delete any earlier file
-//! with the id (files document, then its chunks), re-point the new chunks at the id and
-//! insert the files document last: an earlier file stays readable until the new one is
-//! complete, and a re-run of the converter replaces its crashed attempt instead of
-//! duplicating it. Two writers of the same id at once are not supported (a job's lease
-//! prevents that). An aborted or dropped writer deletes its chunks; a process killed
-//! mid-write leaves chunks whose `files_id` has no files document: `sweep_orphans` deletes
-//! them (the functions run it at start-up).
+//! Both writers (`put` and the blocking sink) insert the files document last, so nothing is
+//! visible while they run. A new id (the usual case: an upload's id is fresh) gets its
+//! chunks under its own id as `files_id` straight away. When a file with the id exists (a
+//! re-run of the converter replacing its crashed or earlier attempt), or chunks of an
+//! attempt cut short still hold `files_id` = id, the chunks go under a fresh `ObjectId`
+//! instead; the commit then deletes the earlier file and any such chunks, and re-points the
+//! new chunks at the id (one rewrite per chunk, which a MongoDB-compatible server without
+//! partial updates pays in full): the earlier file stays readable until the new one is
+//! complete. Two writers of the same id at once are not supported (a job's lease prevents
+//! that). An aborted or dropped writer deletes its chunks; a process killed mid-write leaves
+//! chunks with no files document: `sweep_orphans` deletes those under a temporary
+//! `ObjectId` (the functions run it at start-up), and the next writer or `delete` of the id
+//! those under the id.
 //!
 //! Our own files are found by `_id` alone, never by a query on `files_id`/`n`: each chunk's
 //! `_id` is an `ObjectId` made of the file's 8-byte random key and `n` (big-endian), and the
@@ -31,6 +35,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::Deserialize;
 use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 
 use super::{BlobError, BlobInfo, BlobMeta, BlobSink, BlobStore, Bucket, ByteStream, IncomingStream, MediaSource, Mp3Sink};
 
@@ -41,8 +46,16 @@ pub const DEFAULT_CHUNK_SIZE: u32 = 1024 * 1024;
 /// The files document field naming the key of a file's chunk ids.
 const CHUNK_KEY: &str = "chunkKey";
 
-/// The key of a file's chunk ids: 8 random bytes, fresh per write.
+/// The key of a file's chunk ids, fresh per write: the time in seconds (big-endian, as an
+/// `ObjectId` starts, so the chunks' `_id`s tell when they were written) and 4 random bytes.
 type ChunkKey = [u8; 8];
+
+fn new_chunk_key() -> ChunkKey {
+    let mut key = [0u8; 8];
+    key[..4].copy_from_slice(&(DateTime::now().timestamp_millis() / 1000).to_be_bytes()[4..]);
+    key[4..].copy_from_slice(&rand::random::<[u8; 4]>());
+    key
+}
 
 /// The `_id` of chunk `n` of the file keyed `key`: an `ObjectId` (drivers' GridFS readers
 /// expect one) of the key's 8 bytes and `n`'s 4.
@@ -140,10 +153,10 @@ impl GridFsBlobStore {
         Ok(store)
     }
 
-    /// Deletes the chunks that a writer killed mid-write left behind: chunks under a
-    /// temporary `ObjectId` older than `older_than` with no files document. (Files other
-    /// drivers wrote with `ObjectId` ids have their files document, so they stay.) Returns
-    /// how many chunks went.
+    /// Deletes the chunks that a writer killed mid-write left behind, with no files document
+    /// and older than `older_than`: those under a temporary `ObjectId` (its time), and those
+    /// under a string id (the time in their `_id`). Files other drivers wrote have their files
+    /// document, so they stay. Returns how many chunks went.
     pub async fn sweep_orphans(&self, older_than: std::time::Duration) -> Result<u64, BlobError> {
         let cutoff = std::time::SystemTime::now().checked_sub(older_than).unwrap_or(std::time::UNIX_EPOCH);
         let seconds = cutoff.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32;
@@ -153,13 +166,21 @@ impl GridFsBlobStore {
         let mut deleted = 0;
         for bucket in [Bucket::Videos, Bucket::Mp3s] {
             let chunks = self.chunks(bucket);
-            let ids = chunks.distinct("files_id", doc! { "files_id": { "$lt": before } }).await.map_err(db_err)?;
-            for id in ids {
-                if id.as_object_id().is_none() || self.files(bucket).count_documents(doc! { "_id": id.clone() }).await.map_err(db_err)? > 0
-                {
+            for id in chunks.distinct("files_id", doc! {}).await.map_err(db_err)? {
+                if self.files(bucket).count_documents(doc! { "_id": id.clone() }).await.map_err(db_err)? > 0 {
                     continue;
                 }
-                deleted += chunks.delete_many(doc! { "files_id": id }).await.map_err(db_err)?.deleted_count;
+                let old = match &id {
+                    Bson::ObjectId(oid) => *oid < before,
+                    Bson::String(_) => {
+                        let first = chunks.find_one(doc! { "files_id": id.clone() }).projection(doc! { "_id": 1 }).await.map_err(db_err)?;
+                        first.and_then(|c| c.get_object_id("_id").ok()).is_some_and(|oid| oid < before)
+                    }
+                    _ => false,
+                };
+                if old {
+                    deleted += chunks.delete_many(doc! { "files_id": id }).await.map_err(db_err)?.deleted_count;
+                }
             }
         }
         Ok(deleted)
@@ -201,17 +222,19 @@ impl GridFsBlobStore {
         stored_file(&files, Bson::ObjectId(oid)).await?.ok_or(BlobError::NotFound)
     }
 
-    fn writer(&self, bucket: Bucket) -> ChunkWriter {
+    fn writer(&self, bucket: Bucket, id: &str) -> ChunkWriter {
         ChunkWriter {
             files: self.files(bucket),
             chunks: self.chunks(bucket),
             handle: self.handle.clone(),
-            files_id: ObjectId::new(),
-            key: rand::random(),
+            id: id.to_owned(),
+            files_id: None,
+            key: new_chunk_key(),
             chunk_size: self.chunk_size as usize,
             buf: Vec::new(),
             n: 0,
             len: 0,
+            in_flight: None,
             done: false,
         }
     }
@@ -260,13 +283,18 @@ fn info(id: &str, length: u64, upload_date: DateTime, filename: Option<String>, 
     Ok(BlobInfo { id: id.to_owned(), size: length, meta, etag })
 }
 
-/// Writes chunk documents under a temporary `files_id` until [`ChunkWriter::commit`], with
-/// ids made from its [`ChunkKey`].
+/// Writes chunk documents, with ids made from its [`ChunkKey`], under the id or a temporary
+/// `files_id` (see the module's doc) until [`ChunkWriter::commit`]; each chunk's insert runs
+/// while the next one fills.
 struct ChunkWriter {
     files: Collection<Document>,
     chunks: Collection<Document>,
     handle: Handle,
-    files_id: ObjectId,
+    /// The id the file gets on commit.
+    id: String,
+    /// The chunks' `files_id`, chosen when the first chunk is written: the id itself, or a
+    /// temporary `ObjectId` re-pointed on commit (see the module's doc).
+    files_id: Option<Bson>,
     /// The key of this file's chunk ids.
     key: ChunkKey,
     chunk_size: usize,
@@ -274,6 +302,9 @@ struct ChunkWriter {
     buf: Vec<u8>,
     n: u32,
     len: u64,
+    /// The insert of the last chunk, running while the caller produces the next one (one at
+    /// a time, so two chunks are held at most).
+    in_flight: Option<JoinHandle<mongodb::error::Result<()>>>,
     done: bool,
 }
 
@@ -296,14 +327,48 @@ impl ChunkWriter {
             return Ok(());
         }
         let data = Binary { subtype: BinarySubtype::Generic, bytes: std::mem::take(&mut self.buf) };
-        let chunk = doc! { "_id": chunk_id(&self.key, u64::from(self.n)), "files_id": self.files_id, "n": self.n as i32, "data": data };
-        self.chunks.insert_one(chunk).await?;
+        let files_id = match &self.files_id {
+            Some(files_id) => files_id.clone(),
+            None => self.choose_files_id().await?,
+        };
+        let chunk = doc! { "_id": chunk_id(&self.key, u64::from(self.n)), "files_id": files_id, "n": self.n as i32, "data": data };
+        self.settle().await?;
+        let chunks = self.chunks.clone();
+        self.in_flight = Some(self.handle.spawn(async move { chunks.insert_one(chunk).await.map(drop) }));
         self.n += 1;
         Ok(())
     }
 
+    /// Waits for the chunk insert in flight, if any.
+    async fn settle(&mut self) -> mongodb::error::Result<()> {
+        match self.in_flight.take() {
+            Some(insert) => insert.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e)))?,
+            None => Ok(()),
+        }
+    }
+
+    /// The chunks' `files_id`: the id when no file has it (after deleting whatever an
+    /// attempt cut short left under it), else a temporary `ObjectId`.
+    async fn choose_files_id(&mut self) -> mongodb::error::Result<Bson> {
+        let taken = self.files.find_one(doc! { "_id": self.id.as_str() }).projection(doc! { "_id": 1 }).await?.is_some();
+        let files_id = if taken {
+            Bson::ObjectId(ObjectId::new())
+        } else {
+            self.chunks.delete_many(doc! { "files_id": self.id.as_str() }).await?;
+            Bson::String(self.id.clone())
+        };
+        self.files_id = Some(files_id.clone());
+        Ok(files_id)
+    }
+
+    /// Whether the chunks went under the id itself (nothing to re-point on commit).
+    fn is_direct(&self) -> bool {
+        self.files_id.as_ref().is_some_and(|f| f.as_str().is_some())
+    }
+
     /// Patches bytes already written: in the buffered chunk, or in the stored chunks.
     async fn overwrite(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.settle().await.map_err(io_err)?;
         if offset.saturating_add(bytes.len() as u64) > self.len {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "overwrite past the end"));
         }
@@ -326,15 +391,13 @@ impl ChunkWriter {
         Ok(())
     }
 
-    async fn commit(mut self, id: &str, meta: &BlobMeta) -> Result<BlobInfo, BlobError> {
+    async fn commit(mut self, meta: &BlobMeta) -> Result<BlobInfo, BlobError> {
         self.flush_chunk().await.map_err(db_err)?;
-        if let Some(earlier) = stored_file(&self.files, Bson::String(id.to_owned())).await? {
-            self.files.delete_one(doc! { "_id": id }).await.map_err(db_err)?;
-            delete_chunks(&self.chunks, &earlier).await.map_err(db_err)?;
+        self.settle().await.map_err(db_err)?;
+        if !self.is_direct() {
+            self.replace_earlier().await.map_err(db_err)?;
         }
-        for n in 0..u64::from(self.n) {
-            self.chunks.update_one(doc! { "_id": chunk_id(&self.key, n) }, doc! { "$set": { "files_id": id } }).await.map_err(db_err)?;
-        }
+        let id = self.id.as_str();
         let mut metadata = doc! { "owner_id": meta.owner_id.as_str(), "content_type": meta.content_type.as_str() };
         for (key, value) in [("video_id", meta.video_id.as_deref()), ("job_id", meta.job_id.as_deref())] {
             if let Some(value) = value {
@@ -356,8 +419,22 @@ impl ChunkWriter {
         info(id, self.len, upload_date, Some(meta.filename.clone()), Some(metadata))
     }
 
+    /// Deletes the earlier file with the id (its files document, then everything under the
+    /// id: its chunks, and any an attempt cut short left) and re-points this writer's chunks,
+    /// under a temporary `files_id`, at the id.
+    async fn replace_earlier(&mut self) -> mongodb::error::Result<()> {
+        let id = self.id.as_str();
+        self.files.delete_one(doc! { "_id": id }).await?;
+        self.chunks.delete_many(doc! { "files_id": id }).await?;
+        for n in 0..u64::from(self.n) {
+            self.chunks.update_one(doc! { "_id": chunk_id(&self.key, n) }, doc! { "$set": { "files_id": id } }).await?;
+        }
+        Ok(())
+    }
+
     async fn abort(mut self) {
         self.done = true;
+        let _ = self.settle().await;
         let _ = delete_keyed(&self.chunks, &self.key, u64::from(self.n)).await;
     }
 }
@@ -365,8 +442,11 @@ impl ChunkWriter {
 impl Drop for ChunkWriter {
     fn drop(&mut self) {
         if !self.done {
-            let (chunks, key, count) = (self.chunks.clone(), self.key, u64::from(self.n));
+            let (chunks, key, count, in_flight) = (self.chunks.clone(), self.key, u64::from(self.n), self.in_flight.take());
             let _cleanup = self.handle.spawn(async move {
+                if let Some(insert) = in_flight {
+                    let _ = insert.await;
+                }
                 let _ = delete_keyed(&chunks, &key, count).await;
             });
         }
@@ -386,7 +466,7 @@ impl BlobStore for GridFsBlobStore {
         if !crate::is_valid_id(id) {
             return Err(BlobError::NotFound);
         }
-        let mut writer = self.writer(bucket);
+        let mut writer = self.writer(bucket, id);
         let mut size = 0u64;
         while let Some(chunk) = data.next().await {
             let chunk = match chunk {
@@ -406,7 +486,7 @@ impl BlobStore for GridFsBlobStore {
                 return Err(db_err(e));
             }
         }
-        writer.commit(id, &meta).await
+        writer.commit(&meta).await
     }
 
     async fn stat(&self, bucket: Bucket, id: &str) -> Result<BlobInfo, BlobError> {
@@ -504,6 +584,7 @@ impl BlobStore for GridFsBlobStore {
             chunk_key: file.chunk_key,
             pos: 0,
             window: (0, Vec::new()),
+            ahead: None,
         }))
     }
 
@@ -511,7 +592,7 @@ impl BlobStore for GridFsBlobStore {
         if !crate::is_valid_id(id) {
             return Err(BlobError::NotFound);
         }
-        Ok(Box::new(GridFsSink { writer: self.writer(bucket), id: id.to_owned(), meta }))
+        Ok(Box::new(GridFsSink { writer: self.writer(bucket, id), meta }))
     }
 }
 
@@ -521,7 +602,9 @@ impl BlobStore for GridFsBlobStore {
 /// time, by `_id`.
 const READ_WINDOW: u64 = 8;
 
-/// A blocking, seekable reader that fetches a window of chunks at a time (seeking is free).
+/// A blocking, seekable reader that fetches a window of chunks at a time (seeking is free);
+/// reading our files in order, it fetches each next chunk while the caller is busy with the
+/// current one, so the database's latency hides behind the conversion.
 struct ChunkReader {
     handle: Handle,
     chunks: Collection<ChunkDoc>,
@@ -534,6 +617,8 @@ struct ChunkReader {
     pos: u64,
     /// The chunk number of the window's first chunk, and the window's chunks in order.
     window: (u64, Vec<Vec<u8>>),
+    /// Our files: the next chunk, being fetched while the caller works on this one.
+    ahead: Option<(u64, JoinHandle<mongodb::error::Result<Option<ChunkDoc>>>)>,
 }
 
 impl ChunkReader {
@@ -541,11 +626,22 @@ impl ChunkReader {
     /// driver's, those that exist) into the window.
     fn fetch_window(&mut self, first: u64) -> std::io::Result<()> {
         let chunks = &self.chunks;
-        if let Some(key) = &self.chunk_key {
-            let id = chunk_id(key, first);
-            let chunk = self.handle.block_on(async { chunks.find_one(doc! { "_id": id }).await }).map_err(io_err)?;
+        if let Some(key) = self.chunk_key {
+            let fetch = match self.ahead.take() {
+                Some((n, fetch)) if n == first => fetch,
+                other => {
+                    if let Some((_, fetch)) = other {
+                        fetch.abort();
+                    }
+                    self.fetch(&key, first)
+                }
+            };
+            let chunk = self.handle.block_on(fetch).map_err(io_err)?.map_err(io_err)?;
             let chunk = chunk.filter(|c| c.n as u64 == first).ok_or_else(|| io_err(format!("chunk {first} is missing")))?;
             self.window = (first, vec![chunk.data.bytes]);
+            if (first + 1) * self.size < self.len {
+                self.ahead = Some((first + 1, self.fetch(&key, first + 1)));
+            }
             return Ok(());
         }
         let filter = doc! { "files_id": self.files_id.clone(), "n": { "$gte": first as i64, "$lt": (first + READ_WINDOW) as i64 } };
@@ -564,6 +660,22 @@ impl ChunkReader {
         }
         self.window = (first, window);
         Ok(())
+    }
+}
+
+impl ChunkReader {
+    /// Starts fetching chunk `n` of our file keyed `key`.
+    fn fetch(&self, key: &ChunkKey, n: u64) -> JoinHandle<mongodb::error::Result<Option<ChunkDoc>>> {
+        let (chunks, id) = (self.chunks.clone(), chunk_id(key, n));
+        self.handle.spawn(async move { chunks.find_one(doc! { "_id": id }).await })
+    }
+}
+
+impl Drop for ChunkReader {
+    fn drop(&mut self) {
+        if let Some((_, fetch)) = self.ahead.take() {
+            fetch.abort();
+        }
     }
 }
 
@@ -615,7 +727,6 @@ impl MediaSource for ChunkReader {
 /// The converter's sink: a [`ChunkWriter`] driven from a blocking thread.
 struct GridFsSink {
     writer: ChunkWriter,
-    id: String,
     meta: BlobMeta,
 }
 
@@ -640,8 +751,8 @@ impl Mp3Sink for GridFsSink {
 
 impl BlobSink for GridFsSink {
     fn commit(self: Box<Self>) -> Result<BlobInfo, BlobError> {
-        let Self { writer, id, meta } = *self;
+        let Self { writer, meta } = *self;
         let handle = writer.handle.clone();
-        handle.block_on(writer.commit(&id, &meta))
+        handle.block_on(writer.commit(&meta))
     }
 }

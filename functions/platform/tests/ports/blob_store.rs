@@ -391,9 +391,9 @@ async fn gridfs_a_dropped_sink_leaves_no_chunks() {
     drop_db(db).await;
 }
 
-/// A writer killed mid-write (no drop, no abort) leaves chunks under a temporary id; the
-/// sweep deletes old ones, and only those: not a write still running, not a file another
-/// driver stored under an `ObjectId`.
+/// A writer killed mid-write (no drop, no abort) leaves chunks under a temporary id, or under
+/// a new file's string id; the sweep deletes old ones, and only those: not a write still
+/// running, not a file another driver stored under an `ObjectId`, not a file of ours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gridfs_the_sweep_deletes_only_orphans_of_dead_writers() {
     use mongodb::bson::{Binary, doc, oid::ObjectId, spec::BinarySubtype};
@@ -415,8 +415,19 @@ async fn gridfs_the_sweep_deletes_only_orphans_of_dead_writers() {
         .await
         .unwrap();
 
-    assert_eq!(store.sweep_orphans(std::time::Duration::from_secs(3600)).await.unwrap(), 2);
+    // under string ids, the chunks' `_id`s carry the time
+    let named = |id: &str, at: ObjectId| doc! { "_id": at, "files_id": id, "n": 0, "data": Binary { subtype: BinarySubtype::Generic, bytes: vec![1, 2] } };
+    chunks.insert_many([named("dead-upload", id_at(7250)), named("running-upload", id_at(3)), named("stored", id_at(7400))]).await.unwrap();
+    files
+        .insert_one(doc! { "_id": "stored", "length": 2_i64, "chunkSize": 4, "uploadDate": mongodb::bson::DateTime::now(), "filename": "s", "metadata": { "owner_id": "o" } })
+        .await
+        .unwrap();
+
+    assert_eq!(store.sweep_orphans(std::time::Duration::from_secs(3600)).await.unwrap(), 3);
     for (files_id, left) in [(dead, 0), (running, 1), (foreign, 1)] {
+        assert_eq!(chunks.count_documents(doc! { "files_id": files_id }).await.unwrap(), left, "{files_id}");
+    }
+    for (files_id, left) in [("dead-upload", 0), ("running-upload", 1), ("stored", 1)] {
         assert_eq!(chunks.count_documents(doc! { "files_id": files_id }).await.unwrap(), left, "{files_id}");
     }
     drop_db(db).await;
@@ -447,6 +458,8 @@ fn chunk_filters(commands: &[mongodb::bson::Document]) -> Vec<mongodb::bson::Doc
 /// Putting, replacing, reading (streamed and blocking), patching and deleting one of our
 /// files touches chunks by `_id` only: what a server without secondary indexes (FerretDB's
 /// SQLite backend pushes down only `_id` equality) answers without scanning every chunk.
+/// The one exception: before writing an id, and on replacing a file, what is under the id
+/// is deleted by `files_id` (a query the default local server answers from an index).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gridfs_our_files_touch_their_chunks_by_id_only() {
     use mongodb::event::EventHandler;
@@ -485,9 +498,96 @@ async fn gridfs_our_files_touch_their_chunks_by_id_only() {
 
     let filters = chunk_filters(&commands.lock().unwrap());
     assert!(filters.len() > 20, "the chunk commands were not seen: {filters:?}");
+    let by_name =
+        |filter: &mongodb::bson::Document| filter.len() == 1 && ["keyed", "mp3"].contains(&filter.get_str("files_id").unwrap_or(""));
     for filter in &filters {
         let by_id = filter.len() == 1 && filter.get_object_id("_id").is_ok();
-        assert!(by_id, "a chunk query not by _id: {filter}");
+        assert!(by_id || by_name(filter), "a chunk query not by _id: {filter}");
     }
+    assert_eq!(filters.iter().filter(|f| by_name(f)).count(), 3, "deletes under the id: before each new id, on replacing");
+    drop_db(db).await;
+}
+
+/// A store on a fresh database whose client records every command it starts.
+async fn monitored_gridfs_store(
+    chunk_size: u32,
+) -> (mongodb::Database, &'static GridFsBlobStore, std::sync::Arc<std::sync::Mutex<Vec<mongodb::bson::Document>>>) {
+    use mongodb::event::EventHandler;
+    use mongodb::event::command::CommandEvent;
+    let commands = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut options = mongodb::options::ClientOptions::parse(services::url("MP3CONVERT_MONGODB_URL")).await.unwrap();
+    let seen = commands.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |event: CommandEvent| {
+        if let CommandEvent::Started(started) = event {
+            seen.lock().unwrap().push(started.command);
+        }
+    }));
+    let db = mongodb::Client::with_options(options).unwrap().database(&services::unique("mp3convert_test"));
+    let store = GridFsBlobStore::open(db.clone()).await.unwrap().with_chunk_size(chunk_size);
+    commands.lock().unwrap().clear();
+    (db, Box::leak(Box::new(store)), commands)
+}
+
+/// How many chunk documents the `update` commands seen so far rewrite.
+fn chunk_updates(commands: &[mongodb::bson::Document]) -> usize {
+    let is_chunk_update = |c: &&mongodb::bson::Document| c.get_str("update").is_ok_and(|t| t.ends_with(".chunks"));
+    commands.iter().filter(is_chunk_update).map(|c| c.get_array("updates").unwrap().len()).sum()
+}
+
+/// A new id's chunks go under the id as they are written, so committing it rewrites none of
+/// them (a server without partial updates pays a whole chunk per rewrite); replacing a file
+/// writes under a temporary id and re-points each chunk on commit, so the earlier file stays
+/// readable until then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_a_new_file_is_committed_without_rewriting_its_chunks() {
+    let (db, store, commands) = monitored_gridfs_store(1000).await;
+    let data = data();
+    store.put(Bucket::Videos, "fresh", meta(), chunks(&data), 1 << 20).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut sink = store.create_sync(Bucket::Mp3s, "fresh-mp3", meta()).unwrap();
+        sink.write_all(&(0..3000u32).map(|i| i as u8).collect::<Vec<u8>>()).unwrap();
+        sink.commit().unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(chunk_updates(&commands.lock().unwrap()), 0, "chunks rewritten on commit");
+    assert_eq!(read_all(store, "fresh", 0..u64::MAX).await, data);
+    // the chunks' `_id`s tell when they were written (what the sweep goes by)
+    let chunk =
+        db.collection::<mongodb::bson::Document>("videos.chunks").find_one(mongodb::bson::doc! { "files_id": "fresh" }).await.unwrap();
+    let written = chunk.unwrap().get_object_id("_id").unwrap().timestamp();
+    let age = mongodb::bson::DateTime::now().timestamp_millis() - written.timestamp_millis();
+    assert!((0..120_000).contains(&age), "chunk _id time {written} is not now");
+
+    store.put(Bucket::Videos, "fresh", meta(), chunks(&data[..2500]), 1 << 20).await.unwrap();
+    assert_eq!(chunk_updates(&commands.lock().unwrap()), 3, "each chunk of the replacement re-pointed once");
+    assert_eq!(read_all(store, "fresh", 0..u64::MAX).await, &data[..2500]);
+    assert_eq!(chunk_count(&db, Bucket::Videos).await, 3);
+    drop_db(db).await;
+}
+
+/// Chunks that an attempt cut short (a killed process) left under the id, with no files
+/// document: the next write of the id replaces them, whether they include chunk 0 or not,
+/// and whether it writes under the id (no file) or re-points (a file exists).
+#[tokio::test]
+async fn gridfs_a_write_replaces_what_an_attempt_cut_short_left_under_the_id() {
+    use mongodb::bson::{Binary, doc, oid::ObjectId, spec::BinarySubtype};
+    let (db, store) = gridfs_store(1000).await;
+    let chunks_coll = db.collection::<mongodb::bson::Document>("videos.chunks");
+    let stale = |id: &str, n: i32| {
+        doc! { "_id": ObjectId::new(), "files_id": id, "n": n, "data": Binary { subtype: BinarySubtype::Generic, bytes: vec![9; 1000] } }
+    };
+    let data = data();
+    for (id, left_over) in [("cut-with-0", vec![0, 1, 2]), ("cut-without-0", vec![2, 5, 12])] {
+        chunks_coll.insert_many(left_over.iter().map(|n| stale(id, *n))).await.unwrap();
+        store.put(Bucket::Videos, id, meta(), chunks(&data), 1 << 20).await.unwrap();
+        assert_eq!(read_all(store, id, 0..u64::MAX).await, data, "{id}");
+        assert_eq!(chunks_coll.count_documents(doc! { "files_id": id }).await.unwrap(), 10, "{id}: stale chunks left");
+    }
+    // A file exists and more was left under its id: the replacement re-points over it.
+    chunks_coll.insert_many([stale("cut-with-0", 11), stale("cut-with-0", 12)]).await.unwrap();
+    store.put(Bucket::Videos, "cut-with-0", meta(), chunks(&data[..5500]), 1 << 20).await.unwrap();
+    assert_eq!(read_all(store, "cut-with-0", 0..u64::MAX).await, &data[..5500]);
+    assert_eq!(chunks_coll.count_documents(doc! { "files_id": "cut-with-0" }).await.unwrap(), 6);
     drop_db(db).await;
 }
