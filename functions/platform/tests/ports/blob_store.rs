@@ -462,19 +462,7 @@ fn chunk_filters(commands: &[mongodb::bson::Document]) -> Vec<mongodb::bson::Doc
 /// is deleted by `files_id` (a query the default local server answers from an index).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gridfs_our_files_touch_their_chunks_by_id_only() {
-    use mongodb::event::EventHandler;
-    use mongodb::event::command::CommandEvent;
-    let commands = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut options = mongodb::options::ClientOptions::parse(services::url("MP3CONVERT_MONGODB_URL")).await.unwrap();
-    let seen = commands.clone();
-    options.command_event_handler = Some(EventHandler::callback(move |event: CommandEvent| {
-        if let CommandEvent::Started(started) = event {
-            seen.lock().unwrap().push(started.command);
-        }
-    }));
-    let db = mongodb::Client::with_options(options).unwrap().database(&services::unique("mp3convert_test"));
-    let store: &'static GridFsBlobStore = Box::leak(Box::new(GridFsBlobStore::open(db.clone()).await.unwrap().with_chunk_size(1000)));
-    commands.lock().unwrap().clear();
+    let (db, store, commands) = monitored_gridfs_store(1000).await;
 
     let data = data();
     store.put(Bucket::Videos, "keyed", meta(), chunks(&data), 1 << 20).await.unwrap();
