@@ -3,17 +3,16 @@
 //!
 //! Both writers (`put` and the blocking sink) insert the files document last, so nothing is
 //! visible while they run. A new id (the usual case: an upload's id is fresh) gets its
-//! chunks under its own id as `files_id` straight away. When a file with the id exists (a
-//! re-run of the converter replacing its crashed or earlier attempt), or chunks of an
-//! attempt cut short still hold `files_id` = id, the chunks go under a fresh `ObjectId`
-//! instead; the commit then deletes the earlier file and any such chunks, and re-points the
-//! new chunks at the id (one rewrite per chunk, which a MongoDB-compatible server without
-//! partial updates pays in full): the earlier file stays readable until the new one is
-//! complete. Two writers of the same id at once are not supported (a job's lease prevents
-//! that). An aborted or dropped writer deletes its chunks; a process killed mid-write leaves
-//! chunks with no files document: `sweep_orphans` deletes those under a temporary
-//! `ObjectId` (the functions run it at start-up), and the next writer or `delete` of the id
-//! those under the id.
+//! chunks under its own id as `files_id` straight away, after deleting any chunks an attempt
+//! cut short left under it. When a file with the id exists (a re-run of the converter
+//! replacing its earlier attempt), the chunks go under a fresh `ObjectId` instead; the commit
+//! then deletes the earlier file and everything under the id, and re-points the new chunks
+//! at the id (one rewrite per chunk, which a MongoDB-compatible server without partial
+//! updates pays in full): the earlier file stays readable until the new one is complete.
+//! Two writers of the same id at once are not supported (a job's lease prevents that). An
+//! aborted or dropped writer deletes its chunks; a process killed mid-write leaves chunks
+//! with no files document, which `sweep_orphans` deletes once old (the functions run it at
+//! start-up), as do the next writer and `delete` of the id.
 //!
 //! Our own files are found by `_id` alone, never by a query on `files_id`/`n`: each chunk's
 //! `_id` is an `ObjectId` made of the file's 8-byte random key and `n` (big-endian), and the
