@@ -155,11 +155,13 @@ pub struct Options {
     pub convert_stand_in: Option<String>,
     /// Environment variables added to the upload function's.
     pub upload_env: Vec<(String, String)>,
+    /// Environment variables added to the converter's.
+    pub convert_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { eventing: eventing_dir(), convert_stand_in: None, upload_env: Vec::new() }
+        Self { eventing: eventing_dir(), convert_stand_in: None, upload_env: Vec::new(), convert_env: Vec::new() }
     }
 }
 
@@ -248,6 +250,7 @@ impl Cluster {
         let mut upload = function("mp3convert-upload", ports[1], upload_env);
         let mut convert_env = mongo_env.clone();
         convert_env.push(("MP3CONVERT_JOB_LEASE_SECS".to_owned(), JOB_LEASE_SECS.to_string()));
+        convert_env.extend(options.convert_env.iter().cloned());
         let mut convert = function("mp3convert-convert", ports[2], convert_env);
         let mut download = function("mp3convert-download", ports[3], mongo_env);
 

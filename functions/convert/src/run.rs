@@ -197,6 +197,7 @@ async fn convert(
         let options = media::Options { preset, extension, fallback_title: stem, max_duration };
         let mut on_progress = |p: f32| {
             progress_tx.send_replace(p);
+            fault_point_mid_conversion(p, &cancel);
         };
         let report = match &sandbox {
             Some(sandbox) => media::isolate::convert(sandbox, source, sink.as_mut(), &options, &mut on_progress, &cancel),
@@ -219,6 +220,22 @@ async fn convert(
         Ok(Err(RunError::Blob(e))) => Ok(Err(format!("blob store: {e}"))),
         Err(join_error) => Err(JobError { code: "internal".into(), message: format!("the converter crashed on this input: {join_error}") }),
     }
+}
+
+/// With the `fault-injection` feature and `MP3CONVERT_FAULT_POINT=mid_conversion`, a
+/// conversion holds once it is a tenth done (the progress writer records that and keeps the
+/// lease) until it is cancelled: a test's way to kill -9 or freeze the converter surely mid-way, however
+/// fast the machine converts.
+fn fault_point_mid_conversion(progress: f32, cancel: &AtomicBool) {
+    #[cfg(feature = "fault-injection")]
+    if progress >= 0.1 && !cancel.load(Ordering::Relaxed) && std::env::var("MP3CONVERT_FAULT_POINT").as_deref() == Ok("mid_conversion") {
+        tracing::warn!("fault point mid_conversion reached: holding until cancelled");
+        while !cancel.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = (progress, cancel);
 }
 
 fn video_not_found() -> JobError {

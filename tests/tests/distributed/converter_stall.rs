@@ -2,30 +2,36 @@
 //! redelivery of its event reaches another converter: the other one takes the job over once
 //! the lease has run out, and when the stalled one wakes up (SIGCONT) every write it makes
 //! under its old claim is refused. One MP3, the job succeeded once, by the second converter.
+//! The stalled converter holds mid-way at its `fault-injection` fault point
+//! (`MP3CONVERT_FAULT_POINT=mid_conversion`) until it learns it lost the job, so that it is
+//! surely frozen mid-conversion however fast the machine converts.
 
 use std::time::Duration;
 
 use mongodb::bson::doc;
 use serde_json::json;
-use tests::cluster::Cluster;
+use tests::cluster::{Cluster, Options};
 use tests::fixtures;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_converter_stalled_past_its_lease_changes_nothing_when_it_wakes() {
-    let cluster = Cluster::start().await;
+    let convert_env = vec![("MP3CONVERT_FAULT_POINT".to_owned(), "mid_conversion".to_owned())];
+    let mut cluster = Cluster::start_with(Options { convert_env, ..Options::default() }).await;
     let dir = tempfile::tempdir().unwrap();
     // Long enough to be caught mid-way, quick to make (audio only).
     let audio = fixtures::audio(dir.path(), "lecture.m4a", 300.0);
     let user = cluster.user().await;
     let uploaded: serde_json::Value = cluster.upload(&user, &audio).await.json().await.unwrap();
     let job_id = uploaded["job_id"].as_str().expect("job_id").to_owned();
-    let job = tests::eventually("the conversion under way", Duration::from_secs(60), || async {
+    let job = tests::eventually("the conversion held a tenth of the way", Duration::from_secs(60), || async {
         let job = cluster.job(&user, &job_id).await;
-        (job["status"] == "processing" && job["progress"].as_f64().unwrap_or(0.0) > 0.0).then_some(job)
+        (job["status"] == "processing" && job["progress"].as_f64().unwrap_or(0.0) >= 0.1).then_some(job)
     })
     .await;
+    cluster.convert.pause();
+    // The replica (a copy of the converter) runs straight through.
+    cluster.convert.set_env("MP3CONVERT_FAULT_POINT", None);
     let stalled = &cluster.convert;
-    stalled.pause();
 
     // The broker would redeliver after its delivery timeout; here the test does, at once, to
     // a second converter (another pod of the Service).
