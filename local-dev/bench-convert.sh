@@ -5,8 +5,11 @@
 # length in BENCH_MINUTES: a tiny 160x120 video stream plus audio of a music-like signal
 # (gliding, pulsing tones with noise; 5.1 for the surround kinds). Then runs ffmpeg and ours
 # alternately BENCH_RUNS times each under /usr/bin/time and prints the medians of wall time,
-# CPU time (user+sys) and peak RSS, and the ratios ours/ffmpeg. Targets (AAC): wall <= 0.95x
-# ffmpeg, peak RSS <= 16 MiB on the 60-minute input.
+# CPU time (user+sys) and peak RSS, and the ratios ours/ffmpeg. Ours runs twice per round: as
+# configured (LAME on every core: parallel gapless encoding) and with
+# MP3CONVERT_ENCODE_THREADS=1 ("serial"), so the CPU the splitting costs is measured too.
+# Targets (AAC, 10 and 60 minutes, on 2 cores): wall <= 0.55x ffmpeg's, CPU <= 1.05x our
+# serial encode's, peak RSS <= 32 MiB.
 #
 # Kinds:
 #   aac      MP4, H.264 + 44.1 kHz stereo AAC (the common phone/camera upload)
@@ -19,6 +22,7 @@
 #   BENCH_INPUTS    kinds to test, space-separated (default "aac ts-ac3 mkv-ac3 wmv-wma")
 #   BENCH_MINUTES   lengths to test, space-separated (default "10 60")
 #   BENCH_RUNS      runs per tool and input (default 3)
+#   BENCH_SERIAL    0 skips the serial runs (default 1)
 #   MP3CONVERT_BIN  our command, called as `$MP3CONVERT_BIN INPUT OUTPUT.mp3`; default:
 #                   `target/release/mp3convert convert --preset v2`, built here.
 set -euo pipefail
@@ -29,6 +33,7 @@ cache="$root/.cache/bench"
 inputs=${BENCH_INPUTS:-"aac ts-ac3 mkv-ac3 wmv-wma"}
 minutes=${BENCH_MINUTES:-"10 60"}
 runs=${BENCH_RUNS:-3}
+serial=${BENCH_SERIAL:-1}
 
 die() { echo "bench-convert: $*" >&2; exit 1; }
 command -v ffmpeg >/dev/null || die "ffmpeg not found (run local-dev/install-deps.sh)"
@@ -89,7 +94,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 for kind in $inputs; do
 for m in $minutes; do
     in=$(make_input "$kind" "$m")
-    : >"$work/ffmpeg" && : >"$work/ours"
+    : >"$work/ffmpeg" && : >"$work/ours" && : >"$work/serial"
+    tools="ffmpeg ours"
+    [ "$serial" = 0 ] || tools="ffmpeg ours serial"
     if ! "${ours[@]}" "$in" "$work/ours.mp3" >/dev/null 2>"$work/err"; then
         echo
         echo "== ${m}-minute $kind video: ours refuses it: $(tail -1 "$work/err") =="
@@ -98,9 +105,10 @@ for m in $minutes; do
     for ((i = 1; i <= runs; i++)); do
         measure ffmpeg -y -v error -nostdin -i "$in" -vn -codec:a libmp3lame -q:a 2 "$work/ffmpeg.mp3" >>"$work/ffmpeg"
         measure "${ours[@]}" "$in" "$work/ours.mp3" >>"$work/ours"
-        echo "bench-convert: $kind ${m} min run $i/$runs: ffmpeg $(tail -1 "$work/ffmpeg"), ours $(tail -1 "$work/ours") (wall s, cpu s, KiB)" >&2
+        [ "$serial" = 0 ] || MP3CONVERT_ENCODE_THREADS=1 measure "${ours[@]}" "$in" "$work/serial.mp3" >>"$work/serial"
+        echo "bench-convert: $kind ${m} min run $i/$runs: ffmpeg $(tail -1 "$work/ffmpeg"), ours $(tail -1 "$work/ours"), serial $(tail -1 "$work/serial" 2>/dev/null) (wall s, cpu s, KiB)" >&2
     done
-    for tool in ffmpeg ours; do
+    for tool in $tools; do
         for col in 1 2 3; do
             cut -d' ' -f$col "$work/$tool" | median >"$work/$tool.$col"
         done
@@ -108,7 +116,7 @@ for m in $minutes; do
     echo
     echo "== ${m}-minute $kind video, V2, median of $runs runs =="
     printf '%-8s %10s %10s %14s\n' tool "wall s" "cpu s" "peak RSS MiB"
-    for tool in ffmpeg ours; do
+    for tool in $tools; do
         printf '%-8s %10s %10s %14.1f\n' "$tool" "$(cat "$work/$tool.1")" "$(cat "$work/$tool.2")" \
             "$(awk '{ print $1 / 1024 }' "$work/$tool.3")"
     done
@@ -116,6 +124,12 @@ for m in $minutes; do
         "$(awk -v a="$(cat "$work/ours.1")" -v b="$(cat "$work/ffmpeg.1")" 'BEGIN { print a / b }')" \
         "$(awk -v a="$(cat "$work/ours.2")" -v b="$(cat "$work/ffmpeg.2")" 'BEGIN { print a / b }')" \
         "$(awk -v a="$(cat "$work/ours.3")" -v b="$(cat "$work/ffmpeg.3")" 'BEGIN { print a / b }')"
+    if [ "$serial" != 0 ]; then
+        printf '%-8s %10.3f %10.3f %14.3f\n' "ours/ser" \
+            "$(awk -v a="$(cat "$work/ours.1")" -v b="$(cat "$work/serial.1")" 'BEGIN { print a / b }')" \
+            "$(awk -v a="$(cat "$work/ours.2")" -v b="$(cat "$work/serial.2")" 'BEGIN { print a / b }')" \
+            "$(awk -v a="$(cat "$work/ours.3")" -v b="$(cat "$work/serial.3")" 'BEGIN { print a / b }')"
+    fi
     ff_samples=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/ffmpeg.mp3")
     our_samples=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/ours.mp3")
     echo "output duration: ffmpeg ${ff_samples}s, ours ${our_samples}s; size: ffmpeg $(stat -c %s "$work/ffmpeg.mp3") B, ours $(stat -c %s "$work/ours.mp3") B"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need from Debian's packages, once per machine:
-# ffmpeg/ffprobe (test fixtures, output checks, the benchmark baseline) and GNU time (peak memory).
+# ffmpeg/ffprobe (test fixtures, output checks, the benchmark baseline), mpg123 (a second MP3
+# decoder the parallel-encoding tests check our streams with) and GNU time (peak memory).
 # Safe to run repeatedly: it only installs what is missing.
 set -euo pipefail
 
 need=()
 { command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
+command -v mpg123 >/dev/null 2>&1 || need+=(mpg123)
 [ -x /usr/bin/time ] || need+=(time)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 

@@ -41,6 +41,8 @@ pub struct ConvertState {
     pub sandbox: Option<Sandbox>,
     /// The longest MP3 a conversion may produce.
     pub max_duration: Duration,
+    /// LAME instances per conversion (`MP3CONVERT_ENCODE_THREADS`; 0: one per core).
+    pub encode_threads: usize,
     /// Cancelled when the process must stop (the shutdown deadline): running conversions are
     /// cut off and their jobs re-queued.
     pub stopping: CancellationToken,

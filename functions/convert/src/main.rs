@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
             lease: config.job_lease,
             sandbox: Some(config.limits.sandbox()?),
             max_duration: config.limits.max_duration,
+            encode_threads: config.limits.encode_threads,
             stopping: stopping.clone(),
         };
         Ok(Function { router: convert::router(state), ready: backends.readiness() })

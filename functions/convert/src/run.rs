@@ -190,11 +190,12 @@ async fn convert(
     let span = tracing::Span::current();
     let sandbox = state.sandbox.clone();
     let max_duration = Some(state.max_duration);
+    let encode_threads = state.encode_threads;
     let result = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
         let source = blobs.open_sync(Bucket::Videos, &video_id)?;
         let mut sink = blobs.create_sync(Bucket::Mp3s, &mp3_id, meta)?;
-        let options = media::Options { preset, extension, fallback_title: stem, max_duration };
+        let options = media::Options { preset, extension, fallback_title: stem, max_duration, encode_threads };
         let mut on_progress = |p: f32| {
             progress_tx.send_replace(p);
             fault_point_mid_conversion(p, &cancel);

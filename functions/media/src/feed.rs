@@ -24,6 +24,7 @@ pub struct Feed<'s> {
     sink: Option<&'s mut dyn Mp3Sink>,
     out: Option<(Output<'s>, Mixer)>,
     preset: Preset,
+    encode_threads: usize,
     max_duration: Option<Duration>,
     /// Rate and number of planes of the first block; every later block must match.
     format: Option<(u32, usize)>,
@@ -77,6 +78,7 @@ impl<'s> Feed<'s> {
             sink: Some(sink),
             out: None,
             preset: options.preset,
+            encode_threads: if options.encode_threads == 0 { crate::encode::default_threads() } else { options.encode_threads },
             max_duration: options.max_duration,
             format: None,
             decoded: 0,
@@ -122,7 +124,7 @@ impl<'s> Feed<'s> {
             let mixer = Mixer::new(channels, planes.len(), rate, self.normalise);
             let Start { id3, skip, limit } = start(rate)?;
             sink.write_all(&id3)?;
-            let output = Output::new(sink, id3.len() as u64, rate, mixer.out_channels(), self.preset)?;
+            let output = Output::new(sink, id3.len() as u64, rate, mixer.out_channels(), self.preset, self.encode_threads)?;
             self.skip = skip;
             self.remaining = limit;
             self.out = Some((output, mixer));

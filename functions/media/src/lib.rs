@@ -18,6 +18,8 @@
 mod decode;
 mod demux;
 mod encode;
+pub use encode::default_threads as default_encode_threads;
+pub use encode::parallel::{OVERLAP_FRAMES as PARALLEL_OVERLAP_FRAMES, SEGMENT_FRAMES as PARALLEL_SEGMENT_FRAMES};
 mod error;
 mod feed;
 #[doc(hidden)]
@@ -80,11 +82,20 @@ pub struct Options {
     pub fallback_title: String,
     /// The longest MP3 to produce ([`MediaError::TooLong`] past it); `None`: no cap.
     pub max_duration: Option<std::time::Duration>,
+    /// LAME instances encoding the one stream at once (1: one, on a thread of its own;
+    /// 0: [`default_encode_threads`]).
+    pub encode_threads: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { preset: Preset::default(), extension: None, fallback_title: String::new(), max_duration: Some(DEFAULT_MAX_DURATION) }
+        Options {
+            preset: Preset::default(),
+            extension: None,
+            fallback_title: String::new(),
+            max_duration: Some(DEFAULT_MAX_DURATION),
+            encode_threads: 0,
+        }
     }
 }
 

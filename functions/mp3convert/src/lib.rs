@@ -55,6 +55,7 @@ impl Platform {
             lease: config.job_lease,
             sandbox: Some(config.limits.sandbox().context("finding the converter executable")?),
             max_duration: config.limits.max_duration,
+            encode_threads: config.limits.encode_threads,
             // The workers stop through `WorkerPool::shutdown`, after serving has stopped.
             stopping: tokio_util::sync::CancellationToken::new(),
         };

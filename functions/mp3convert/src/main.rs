@@ -109,7 +109,11 @@ fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> E
             return ExitCode::FAILURE;
         }
     };
-    let options = media::Options { max_duration: Some(limits.max_duration), ..media::Options::for_path(input, preset) };
+    let options = media::Options {
+        max_duration: Some(limits.max_duration),
+        encode_threads: limits.encode_threads,
+        ..media::Options::for_path(input, preset)
+    };
     match media::convert_file(input, output, &options, Some(&sandbox)) {
         Ok(report) => {
             let note = if report.truncated { " (input truncated: converted the readable part)" } else { "" };

@@ -37,6 +37,7 @@ impl ConvertApp {
             lease: std::time::Duration::from_secs(60),
             sandbox: Some(media::isolate::Sandbox::new(tests::process::binary(), 64 << 20, std::time::Duration::from_secs(60))),
             max_duration: media::DEFAULT_MAX_DURATION,
+            encode_threads: 0,
             stopping: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -40,7 +40,8 @@ fn clamp_bitrate(kbps: u16, rate: u32) -> u16 {
 }
 
 impl Mp3Encoder {
-    pub fn new(rate: u32, channels: usize, preset: Preset) -> Result<Mp3Encoder, MediaError> {
+    /// With `tag`, LAME's first frame is a placeholder for the LAME/Xing tag ([`Self::lame_tag`]).
+    pub fn new(rate: u32, channels: usize, preset: Preset, tag: bool) -> Result<Mp3Encoder, MediaError> {
         let enc_err = |what: &str, e: &dyn std::fmt::Display| MediaError::Encoder(format!("{what}: {e}"));
         if !preset.is_valid() {
             return Err(MediaError::BadPreset(preset.to_string()));
@@ -49,7 +50,7 @@ impl Mp3Encoder {
         b.set_num_channels(channels as u8).map_err(|e| enc_err("channels", &e))?;
         b.set_sample_rate(rate).map_err(|e| enc_err("sample rate", &e))?;
         b.set_output_sample_rate(std::num::NonZeroU32::new(rate)).map_err(|e| enc_err("output rate", &e))?;
-        b.set_to_write_vbr_tag(true).map_err(|e| enc_err("vbr tag", &e))?;
+        b.set_to_write_vbr_tag(tag).map_err(|e| enc_err("vbr tag", &e))?;
         match preset {
             Preset::Vbr(q) => {
                 b.set_vbr_mode(VbrMode::Mtrh).map_err(|e| enc_err("vbr mode", &e))?;

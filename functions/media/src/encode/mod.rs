@@ -1,12 +1,16 @@
 //! The back half of the pipeline: mixed PCM in, through the optional resampler and LAME, into the
 //! sink; finishes by rewriting LAME's placeholder tag frame.
 
+pub mod frame;
 pub mod lame;
+pub mod lame_tag;
+pub mod parallel;
 pub mod resample;
 pub mod tags;
 pub mod thread;
 
 use crate::encode::lame::Mp3Encoder;
+use crate::encode::parallel::ParallelEncoder;
 use crate::encode::resample::Resample;
 use crate::encode::thread::EncoderThread;
 use crate::{MediaError, Mp3Sink, Preset};
@@ -17,7 +21,7 @@ const BLOCK: usize = 8192;
 
 pub struct Output<'s> {
     sink: &'s mut dyn Mp3Sink,
-    encoder: EncoderThread,
+    encoder: Encoder,
     resampler: Option<Resample>,
     channels: usize,
     /// Mixed frames at the source rate, not yet encoded.
@@ -35,12 +39,13 @@ impl<'s> Output<'s> {
         rate_in: u32,
         channels: usize,
         preset: Preset,
+        threads: usize,
     ) -> Result<Output<'s>, MediaError> {
         let rate_out = crate::encode::lame::nearest_mp3_rate(rate_in);
         let resampler = if rate_out != rate_in { Some(Resample::new(rate_in, rate_out, channels)?) } else { None };
         Ok(Output {
             sink,
-            encoder: EncoderThread::spawn(Mp3Encoder::new(rate_out, channels, preset)?)?,
+            encoder: Encoder::new(rate_out, channels, preset, threads)?,
             resampler,
             channels,
             pending: [Vec::with_capacity(BLOCK * 2), Vec::with_capacity(BLOCK * 2)],
@@ -105,4 +110,40 @@ fn write_counted(sink: &mut dyn Mp3Sink, bytes: &mut u64, out: &[u8]) -> Result<
     sink.write_all(out)?;
     *bytes += out.len() as u64;
     Ok(())
+}
+
+/// LAME on one thread of its own, or on several for one stream ([`parallel`]).
+enum Encoder {
+    Serial(EncoderThread),
+    Parallel(Box<ParallelEncoder>),
+}
+
+impl Encoder {
+    fn new(rate: u32, channels: usize, preset: Preset, threads: usize) -> Result<Encoder, MediaError> {
+        Ok(if threads > 1 {
+            Encoder::Parallel(Box::new(ParallelEncoder::spawn(rate, channels, preset, threads)?))
+        } else {
+            Encoder::Serial(EncoderThread::spawn(Mp3Encoder::new(rate, channels, preset, true)?)?)
+        })
+    }
+
+    fn encode(&mut self, left: &[f32], right: &[f32], write: &mut dyn FnMut(&[u8]) -> Result<(), MediaError>) -> Result<(), MediaError> {
+        match self {
+            Encoder::Serial(e) => e.encode(left, right, write),
+            Encoder::Parallel(e) => e.encode(left, right, write),
+        }
+    }
+
+    fn finish(self, write: &mut dyn FnMut(&[u8]) -> Result<(), MediaError>) -> Result<Vec<u8>, MediaError> {
+        match self {
+            Encoder::Serial(e) => e.finish(write),
+            Encoder::Parallel(mut e) => e.finish(write),
+        }
+    }
+}
+
+/// Encoder threads when a caller asks for none in particular: the cores this process may use
+/// (the standard library reads the cgroup CPU quota and the affinity mask).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }

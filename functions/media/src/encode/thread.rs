@@ -120,7 +120,7 @@ impl EncoderThread {
 /// LAME asserts (aborting the process) on NaN and overflows on huge samples, which float PCM
 /// can carry: not-a-number becomes silence and everything past full scale is clipped, as a
 /// player would.
-fn full_scale(samples: &mut [f32]) {
+pub(crate) fn full_scale(samples: &mut [f32]) {
     for s in samples {
         *s = if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) };
     }

@@ -114,6 +114,7 @@ impl Start {
             .u64(self.byte_len.unwrap_or(u64::MAX))
             .u64(u64::from(self.seekable))
             .u64(self.memory_bytes)
+            .u64(o.encode_threads as u64)
             .0
     }
 
@@ -126,7 +127,8 @@ impl Start {
         let byte_len = Some(c.u64()?).filter(|l| *l != u64::MAX);
         let seekable = c.u64()? != 0;
         let memory_bytes = c.u64()?;
-        Ok(Start { options: Options { preset, extension, fallback_title, max_duration }, byte_len, seekable, memory_bytes })
+        let encode_threads = usize::try_from(c.u64()?).map_err(|_| bad())?;
+        Ok(Start { options: Options { preset, extension, fallback_title, max_duration, encode_threads }, byte_len, seekable, memory_bytes })
     }
 }
 
@@ -221,7 +223,13 @@ mod tests {
     #[test]
     fn start_and_report_round_trip() {
         let start = Start {
-            options: Options { preset: Preset::Cbr(128), extension: Some("mkv".into()), fallback_title: "t".into(), max_duration: None },
+            options: Options {
+                preset: Preset::Cbr(128),
+                extension: Some("mkv".into()),
+                fallback_title: "t".into(),
+                max_duration: None,
+                encode_threads: 3,
+            },
             byte_len: Some(42),
             seekable: true,
             memory_bytes: 64 << 20,
@@ -229,6 +237,7 @@ mod tests {
         let back = Start::decode(&start.encode()).unwrap();
         assert_eq!(back.options.preset, Preset::Cbr(128));
         assert_eq!((back.options.extension.as_deref(), back.options.max_duration, back.byte_len), (Some("mkv"), None, Some(42)));
+        assert_eq!(back.options.encode_threads, 3);
         let report = Report {
             duration_ms: 1,
             samples: 2,

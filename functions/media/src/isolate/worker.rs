@@ -9,6 +9,7 @@ use symphonia::core::io::MediaSource;
 
 use super::wire::{self, Start, tag};
 use crate::Mp3Sink;
+use crate::encode::parallel::threads_within;
 
 /// Bytes asked for per read at least: small reads (box headers) are served from this window.
 const WINDOW: usize = 256 * 1024;
@@ -153,7 +154,13 @@ pub fn run() -> u8 {
             let _ = pipe.to_parent.flush();
         }
     };
-    let result = crate::convert(Box::new(source), &mut sink, &start.options, &mut progress, &AtomicBool::new(false));
+    // As many LAME threads as asked for, or the cores, as far as the memory limit allows.
+    let threads = match start.options.encode_threads {
+        0 => crate::encode::default_threads(),
+        n => n,
+    };
+    let options = crate::Options { encode_threads: threads.min(threads_within(start.memory_bytes)), ..start.options };
+    let result = crate::convert(Box::new(source), &mut sink, &options, &mut progress, &AtomicBool::new(false));
     let sent = match result {
         Ok(mut report) => {
             report.peak_memory_bytes = peak_memory();

@@ -13,4 +13,5 @@ mod layouts;
 mod limits;
 mod mpegps;
 mod mpegts;
+mod parallel;
 mod support;

@@ -51,6 +51,9 @@ pub struct Limits {
     pub conversion_memory_bytes: u64,
     /// The fixed part of a conversion's time budget (see the README's "Limits").
     pub conversion_timeout: Duration,
+    /// LAME instances encoding one conversion's MP3 at once (0: the cores this process may
+    /// use, cgroup quota included; 1: one, as a serial encoder).
+    pub encode_threads: usize,
     /// The executable run for each conversion (`<exe> convert-worker`); default: this one.
     pub converter_exe: Option<PathBuf>,
 }
@@ -76,6 +79,7 @@ impl Default for Limits {
             max_duration: Duration::from_secs(24 * 3600),
             conversion_memory_bytes: 64 * 1024 * 1024,
             conversion_timeout: Duration::from_secs(60),
+            encode_threads: 0,
             converter_exe: None,
         }
     }
@@ -147,6 +151,7 @@ impl Limits {
             max_duration,
             conversion_memory_bytes,
             conversion_timeout,
+            encode_threads: parse_or("MP3CONVERT_ENCODE_THREADS", lookup, d.encode_threads)?,
             converter_exe: lookup("MP3CONVERT_CONVERTER_EXE").map(PathBuf::from),
         })
     }
