@@ -136,15 +136,20 @@ pub fn convert(
 }
 
 /// File to file, for the CLI: writes `output` via a temporary file in the same directory and a
-/// rename, so a failed conversion leaves no half file. In a worker process when `sandbox` is
-/// given (see [`isolate`]), in this one otherwise.
+/// rename, so a failed conversion leaves no half file; the file's mode follows the umask. In a
+/// worker process when `sandbox` is given (see [`isolate`]), in this one otherwise.
 pub fn convert_file(input: &Path, output: &Path, options: &Options, sandbox: Option<&isolate::Sandbox>) -> Result<Report, MediaError> {
     let source = File::open(input)?;
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".mp3convert-").suffix(".part").tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    // The MP3 gets the mode any tool's new file gets (0666 less the umask), not a temporary
+    // file's private 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.prefix(".mp3convert-").suffix(".part").tempfile_in(dir)?;
     let report = {
         let mut sink = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
         let (progress, cancel) = (&mut |_| {}, &AtomicBool::new(false));

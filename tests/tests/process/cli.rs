@@ -13,6 +13,54 @@ fn convert_turns_a_file_into_an_mp3() {
     fixtures::assert_mp3(&out, fixtures::audio_duration(&video));
 }
 
+/// The MP3 gets 0666 less the umask, as every tool's new file does (not a temporary file's 0600).
+#[test]
+fn convert_honours_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "in.mp4", 0.5);
+    for (umask, mode) in [("022", 0o644), ("027", 0o640)] {
+        let out = dir.path().join(format!("out-{umask}.mp3"));
+        let status = Command::new("sh")
+            .args(["-c", &format!("umask {umask} && exec \"$0\" convert \"$1\" \"$2\"")])
+            .arg(binary())
+            .arg(&video)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, mode, "umask {umask}");
+    }
+}
+
+/// Logs written to a pipe or a file carry no ANSI colour codes.
+#[test]
+fn logs_to_a_pipe_are_not_coloured() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("MP3CONVERT_MODE", "dev")
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ready on") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the server exited before it was ready");
+    }
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("generated a dev JWT key pair"), "the first start logs its new keys: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "ANSI escapes in piped logs: {stderr:?}");
+}
+
 #[test]
 fn convert_exits_non_zero_with_the_error_code_on_bad_input() {
     let dir = tempfile::tempdir().unwrap();
