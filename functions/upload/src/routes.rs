@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use platform::auth::AuthUser;
 use platform::blob_store::{BlobError, BlobMeta, Bucket, IncomingStream};
 use platform::http::{AppError, Json, Path, Query, metrics};
-use platform::job_store::JobStoreError;
+use platform::job_store::{JobStoreError, PageRequest};
 use platform::model::{Job, JobError, NewJob};
 use serde::Deserialize;
 use serde_json::json;
@@ -229,10 +229,45 @@ async fn fault_point_after_job_create() {
     }
 }
 
-/// `GET /api/v1/jobs`: the caller's jobs, newest first.
-pub async fn list_jobs(State(state): State<UploadState>, user: AuthUser) -> Result<impl IntoResponse, AppError> {
-    let jobs = state.jobs.list_for_owner(&user.id).await.map_err(AppError::unavailable)?;
-    Ok(Json(json!({ "jobs": jobs })))
+/// `GET /api/v1/jobs?limit=N&cursor=C`: a page of the caller's jobs, newest first, and the `next` page's cursor.
+pub async fn list_jobs(
+    State(state): State<UploadState>,
+    user: AuthUser,
+    Query(query): Query<JobsQuery>,
+) -> Result<impl IntoResponse, AppError> {
+    let page = query.page()?;
+    let found = state.jobs.list_for_owner(&user.id, page).await.map_err(AppError::unavailable)?;
+    Ok(Json(json!({ "jobs": found.jobs, "next": found.next.map(|seq| seq.to_string()) })))
+}
+
+/// A page of jobs unless told otherwise.
+pub const DEFAULT_PAGE: usize = 50;
+/// The longest page a client may ask for.
+pub const MAX_PAGE: usize = 200;
+
+#[derive(Deserialize)]
+pub struct JobsQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl JobsQuery {
+    fn page(&self) -> Result<PageRequest, AppError> {
+        let limit = match self.limit.as_deref() {
+            None => DEFAULT_PAGE,
+            Some(text) => text.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                AppError::bad_request("invalid_limit", format!("limit must be a whole number from 1 to {MAX_PAGE}, not {text:?}"))
+            })?,
+        };
+        // A cursor is the `next` of an earlier page; clients treat it as opaque.
+        let before = match self.cursor.as_deref() {
+            None => None,
+            Some(text) => Some(text.parse::<i64>().ok().filter(|seq| *seq > 0).ok_or_else(|| {
+                AppError::bad_request("invalid_cursor", "cursor must be the `next` of an earlier page of GET /api/v1/jobs")
+            })?),
+        };
+        Ok(PageRequest { before, limit })
+    }
 }
 
 /// `GET /api/v1/jobs/{id}`.

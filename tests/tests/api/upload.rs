@@ -245,6 +245,60 @@ async fn jobs_are_listed_newest_first_and_only_to_their_owner() {
     assert_eq!(unknown.status(), 404);
 }
 
+/// `GET /api/v1/jobs?limit=N&cursor=C`: pages of the caller's jobs, newest first, with
+/// the `next` cursor; bad limits and cursors are 400 with a code.
+#[tokio::test]
+async fn jobs_are_listed_in_pages() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user().await, app.user().await);
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "mine.mp4", 0.5);
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let job: Value = app.upload(&alice, &video).await.json().await.unwrap();
+        created.push(job["job_id"].as_str().unwrap().to_owned());
+    }
+    app.upload(&bob, &video).await;
+    created.reverse();
+
+    let get = |query: String| {
+        let request = app.client.get(app.at(&format!("/api/v1/jobs{query}"))).bearer_auth(&alice.token);
+        async move { request.send().await.unwrap() }
+    };
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit=2&cursor={c}"),
+            None => "?limit=2".to_owned(),
+        };
+        let page: Value = get(query).await.json().await.unwrap();
+        pages += 1;
+        seen.extend(page["jobs"].as_array().unwrap().iter().map(|j| j["job_id"].as_str().unwrap().to_owned()));
+        match &page["next"] {
+            Value::Null => break,
+            next => cursor = Some(next.as_str().expect("next is a string cursor").to_owned()),
+        }
+    }
+    assert_eq!((seen, pages), (created.clone(), 3), "three pages of 2, 2 and 1, newest first");
+
+    let all: Value = get(String::new()).await.json().await.unwrap();
+    assert_eq!((all["jobs"].as_array().unwrap().len(), &all["next"]), (5, &Value::Null), "the default page holds all five");
+
+    for (query, code) in [
+        ("?limit=0", "invalid_limit"),
+        ("?limit=201", "invalid_limit"),
+        ("?limit=many", "invalid_limit"),
+        ("?cursor=abc", "invalid_cursor"),
+        ("?cursor=-4", "invalid_cursor"),
+    ] {
+        let response = get(query.to_owned()).await;
+        assert_eq!(response.status(), 400, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{query}");
+    }
+    assert_eq!(get("?limit=200".to_owned()).await.status(), 200);
+}
+
 #[tokio::test]
 async fn a_video_is_deleted_by_its_owner_only() {
     let app = TestApp::spawn().await;

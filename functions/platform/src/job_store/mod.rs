@@ -24,6 +24,33 @@ pub enum Claim {
     NotFound,
 }
 
+/// Which page of a listing to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Only jobs older than this position (a [`JobPage::next`]); `None`: from the newest.
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    /// Where the next page starts, when there are older jobs.
+    pub next: Option<i64>,
+}
+
+impl JobPage {
+    /// The page from up to `limit + 1` jobs (newest first) with their positions: the extra
+    /// one only tells that there is a next page.
+    fn from_rows(mut rows: Vec<(Job, i64)>, limit: usize) -> Self {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(|(_, seq)| *seq) } else { None };
+        Self { jobs: rows.into_iter().map(|(job, _)| job).collect(), next }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JobStoreError {
     /// A job with this id, or this owner's idempotency key, exists already.
@@ -43,8 +70,10 @@ pub trait JobStore: Send + Sync {
     /// The owner's job created with this `Idempotency-Key`, if any.
     async fn find_by_idempotency_key(&self, owner_id: &str, key: &str) -> Result<Option<Job>, JobStoreError>;
 
-    /// The owner's jobs, newest first.
-    async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError>;
+    /// A page of the owner's jobs, newest first: at most `page.limit`, all older than
+    /// `page.before` when given. Jobs created meanwhile are newer, so they never shift a
+    /// later page.
+    async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError>;
 
     /// How many of the owner's jobs are `queued` or `processing` (for the per-user limit).
     async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError>;

@@ -20,7 +20,7 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Claim, JobStore, JobStoreError};
+use super::{Claim, JobPage, JobStore, JobStoreError, PageRequest};
 use crate::model::{Job, JobError, JobStatus, NewJob};
 
 pub struct MongoJobStore {
@@ -330,10 +330,19 @@ impl JobStore for MongoJobStore {
         self.jobs.find_one(filter).await.map_err(unavailable)?.map(job).transpose()
     }
 
-    async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError> {
-        let cursor = self.jobs.find(doc! { "owner_id": owner_id }).sort(doc! { "seq": -1 }).await.map_err(unavailable)?;
+    async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError> {
+        let filter = doc! { "owner_id": owner_id, "seq": { "$lt": page.before.unwrap_or(i64::MAX) } };
+        let limit = i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let cursor = self.jobs.find(filter).sort(doc! { "seq": -1 }).limit(limit).await.map_err(unavailable)?;
         let docs: Vec<JobDoc> = cursor.try_collect().await.map_err(unavailable)?;
-        docs.into_iter().map(job).collect()
+        let rows = docs
+            .into_iter()
+            .map(|doc| {
+                let seq = doc.seq;
+                Ok((job(doc)?, seq))
+            })
+            .collect::<Result<_, JobStoreError>>()?;
+        Ok(JobPage::from_rows(rows, page.limit))
     }
 
     async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError> {

@@ -8,7 +8,7 @@ use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Claim, JobStore, JobStoreError};
+use super::{Claim, JobPage, JobStore, JobStoreError, PageRequest};
 use crate::model::{Job, JobError, JobStatus, NewJob};
 
 pub struct SqliteJobStore {
@@ -118,10 +118,17 @@ impl JobStore for SqliteJobStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Job>, JobStoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE owner_id = ? ORDER BY seq DESC");
-        let rows = sqlx::query(&sql).bind(owner_id).fetch_all(&self.pool).await.map_err(unavailable)?;
-        rows.iter().map(job_from_row).collect()
+    async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError> {
+        let sql = format!("SELECT {COLUMNS}, seq FROM jobs WHERE owner_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
+        let rows = sqlx::query(&sql)
+            .bind(owner_id)
+            .bind(page.before.unwrap_or(i64::MAX))
+            .bind(i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        let rows = rows.iter().map(|row| Ok((job_from_row(row)?, row.get::<i64, _>("seq")))).collect::<Result<_, JobStoreError>>()?;
+        Ok(JobPage::from_rows(rows, page.limit))
     }
 
     async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use platform::job_store::mongodb::MongoJobStore;
 use platform::job_store::sqlite::SqliteJobStore;
-use platform::job_store::{Claim, JobStore, JobStoreError};
+use platform::job_store::{Claim, JobStore, JobStoreError, PageRequest};
 
 const LEASE: Duration = Duration::from_secs(60);
 use platform::model::{JobError, JobStatus, NewJob};
@@ -67,9 +67,53 @@ async fn oldest_first_and_requeue(store: &dyn JobStore) {
     assert_eq!((resumed.job_id.as_str(), resumed.attempts), (a.job_id.as_str(), 2), "a re-queued run burnt an attempt");
     assert!(resumed.claim > again.claim);
     assert_eq!(store.claim_next(LEASE).await.unwrap().unwrap().job_id, b.job_id);
-    let listed: Vec<String> = store.list_for_owner("o").await.unwrap().into_iter().map(|j| j.job_id).collect();
+    let listed: Vec<String> = store.list_for_owner("o", FIRST_PAGE).await.unwrap().jobs.into_iter().map(|j| j.job_id).collect();
     assert_eq!(listed, [b.job_id, a.job_id], "newest first");
-    assert!(store.list_for_owner("someone else").await.unwrap().is_empty());
+    assert!(store.list_for_owner("someone else", FIRST_PAGE).await.unwrap().jobs.is_empty());
+}
+
+const FIRST_PAGE: PageRequest = PageRequest { before: None, limit: 50 };
+
+/// Reads every page of `owner`'s jobs, `limit` at a time; before reading each page after the
+/// first, creates a job of `owner` (`insert`) and one of someone else.
+async fn all_pages(store: &dyn JobStore, owner: &str, limit: usize, insert: bool) -> Vec<Vec<String>> {
+    let (mut pages, mut before) = (Vec::new(), None);
+    loop {
+        let page = store.list_for_owner(owner, PageRequest { before, limit }).await.unwrap();
+        assert!(page.jobs.len() <= limit, "a page longer than its limit");
+        pages.push(page.jobs.into_iter().map(|j| j.job_id).collect());
+        let Some(next) = page.next else { return pages };
+        before = Some(next);
+        if insert {
+            store.create(&new_job(owner, None)).await.unwrap();
+            store.create(&new_job("stranger", None)).await.unwrap();
+        }
+    }
+}
+
+async fn pages_cover_every_job_once(store: &dyn JobStore) {
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(store.create(&new_job("o", None)).await.unwrap().job_id);
+        if i % 2 == 0 {
+            store.create(&new_job("stranger", None)).await.unwrap();
+        }
+    }
+    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+
+    let pages = all_pages(store, "o", 3, false).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
+    assert_eq!(pages.concat(), newest_first);
+    // A limit that divides the count: the last full page says there is no next.
+    assert_eq!(all_pages(store, "o", 7, false).await, std::slice::from_ref(&newest_first));
+    assert_eq!(all_pages(store, "o", 1, false).await.len(), 7);
+
+    // Jobs created while a client pages are newer: no page shifts, nothing repeats or goes missing.
+    let pages = all_pages(store, "o", 2, true).await;
+    assert_eq!(pages.concat(), newest_first, "pages read while jobs were created");
+    let now = store.list_for_owner("o", FIRST_PAGE).await.unwrap();
+    assert_eq!((now.jobs.len(), now.next), (7 + 3, None), "the three created meanwhile are on a fresh first page");
+    assert!(store.list_for_owner("nobody", PageRequest { before: None, limit: 3 }).await.unwrap().jobs.is_empty());
 }
 
 async fn idempotency_keys_are_per_owner(store: &dyn JobStore) {
@@ -251,6 +295,12 @@ async fn sqlite_only_quiet_queued_jobs_are_redriven() {
     only_quiet_queued_jobs_are_redriven(store.as_ref()).await;
 }
 
+#[tokio::test]
+async fn sqlite_pages_cover_every_job_once() {
+    let (_dir, store) = sqlite_store().await;
+    pages_cover_every_job_once(store.as_ref()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_concurrent_claims_never_share_a_job() {
     let (_dir, store) = sqlite_store().await;
@@ -268,6 +318,13 @@ async fn mongo_store() -> (mongodb::Database, Arc<MongoJobStore>) {
 async fn mongodb_lifecycle() {
     let (db, store) = mongo_store().await;
     lifecycle(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_pages_cover_every_job_once() {
+    let (db, store) = mongo_store().await;
+    pages_cover_every_job_once(store.as_ref()).await;
     db.drop().await.unwrap();
 }
 
