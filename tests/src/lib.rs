@@ -31,6 +31,57 @@ where
     }
 }
 
+/// Reads a `text/event-stream` answer until the server ends it (failing after `timeout`):
+/// the JSON of each message's `data`, in order. Comment lines (keep-alives) are skipped.
+pub async fn event_stream(response: reqwest::Response, timeout: Duration) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    assert_eq!(response.status(), 200, "event stream");
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("text/event-stream"), "content-type {content_type}");
+    let read = async {
+        let (mut body, mut text, mut messages) = (response.bytes_stream(), String::new(), Vec::new());
+        while let Some(bytes) = body.next().await {
+            text.push_str(std::str::from_utf8(&bytes.expect("event stream body")).expect("utf-8"));
+            while let Some(end) = text.find("\n\n") {
+                let block: String = text.drain(..end + 2).collect();
+                let data: Vec<&str> = block.lines().filter_map(|line| line.strip_prefix("data:")).map(str::trim_start).collect();
+                if !data.is_empty() {
+                    messages.push(serde_json::from_str(&data.join("\n")).expect("a message's data is JSON"));
+                }
+            }
+        }
+        messages
+    };
+    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| panic!("the event stream did not end within {timeout:?}"))
+}
+
+/// Checks the messages of `GET /api/v1/jobs/{job_id}/events` for a job that succeeded: each
+/// is that job, each differs from the one before in status or progress, status only moves
+/// forward (queued, processing, succeeded), progress never goes back, and the last is
+/// `succeeded`. Returns the progress values sent while `processing`.
+pub fn check_job_events(messages: &[serde_json::Value], job_id: &str) -> Vec<f64> {
+    let rank = |status: &str| ["queued", "processing", "succeeded"].iter().position(|s| *s == status);
+    let mut last: Option<(usize, f64)> = None;
+    let mut processing = Vec::new();
+    for message in messages {
+        assert_eq!(message["job_id"], job_id, "{message}");
+        let status = message["status"].as_str().unwrap_or_default();
+        let now = (rank(status).unwrap_or_else(|| panic!("unexpected status in {message}")), message["progress"].as_f64().unwrap());
+        if let Some(before) = last {
+            assert!(now != before, "a message repeated the one before: {message}");
+            assert!(now.0 >= before.0 && now.1 >= before.1, "went back: {before:?} then {message}");
+        }
+        if status == "processing" {
+            processing.push(now.1);
+        }
+        last = Some(now);
+    }
+    let end = messages.last().expect("at least one message");
+    assert_eq!((end["status"].as_str(), end["progress"].as_f64()), (Some("succeeded"), Some(1.0)), "{end}");
+    assert!(end["mp3_id"].is_string(), "{end}");
+    processing
+}
+
 /// Runs `curl -sS --fail-with-body ARGS` (as the seed's users do); its stdout.
 pub fn curl(args: &[&str]) -> String {
     let output = Command::new("curl")

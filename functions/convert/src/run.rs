@@ -268,8 +268,10 @@ struct Lost {
     cancel: Arc<AtomicBool>,
 }
 
-/// Writes progress to the job store when it has moved by 1% (at most twice a second), and
-/// at least every [`heartbeat`] to keep the job's lease under `claim`.
+/// Writes progress to the job store when it has moved by 1% (at most every
+/// [`PROGRESS_INTERVAL`], so at most 100 writes a job and fine-grained live progress on
+/// `GET /api/v1/jobs/{id}/events`), and at least every [`heartbeat`] to keep the job's lease
+/// under `claim`.
 async fn report_progress(state: ConvertState, job_id: String, claim: u64, mut progress: watch::Receiver<f32>, lost: Lost) {
     let mut last_written = 0f32;
     let mut last_write = Instant::now();
@@ -290,7 +292,10 @@ async fn report_progress(state: ConvertState, job_id: String, claim: u64, mut pr
                 }
                 Err(e) => tracing::warn!(job_id, error = %e, "could not write progress; the lease is renewed at the next write"),
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(PROGRESS_INTERVAL).await;
         }
     }
 }
+
+/// The least time between two progress writes of one job.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);

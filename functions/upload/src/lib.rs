@@ -3,7 +3,8 @@
 //! - `POST /upload` (seed-compatible multipart) and `POST /api/v1/videos` (multipart or raw
 //!   body, presets, `Idempotency-Key`): stream the file to the blob store, create a job,
 //!   emit `mp3convert.video.uploaded`.
-//! - `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}`: the caller's jobs.
+//! - `GET /api/v1/jobs` (in pages), `GET /api/v1/jobs/{id}`: the caller's jobs;
+//!   [`job_stream`]: `GET /api/v1/jobs/{id}/events`, one job's changes as server-sent events.
 //! - `DELETE /api/v1/videos/{id}`.
 //! - [`job_events`]: `POST /events/*`, the Broker's job-status and dead-letter deliveries.
 //! - [`redrive`]: `POST /events/redrive` and a timer: queued jobs whose announcement was
@@ -15,6 +16,7 @@
 
 mod incoming;
 pub mod job_events;
+mod job_stream;
 mod multipart;
 mod quota;
 pub mod redrive;
@@ -63,6 +65,7 @@ pub fn router(state: UploadState) -> Router {
         .route("/api/v1/videos/{id}", delete(routes::delete_video))
         .route("/api/v1/jobs", get(routes::list_jobs))
         .route("/api/v1/jobs/{id}", get(routes::get_job))
+        .route("/api/v1/jobs/{id}/events", get(job_stream::job_events))
         // The upload size limit is enforced while streaming, per file; see `incoming`.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

@@ -4,6 +4,7 @@ mod auth;
 mod convert_events;
 mod download;
 mod health;
+mod job_stream;
 mod lambda;
 mod poisoned_jobs;
 mod quota;

@@ -10,6 +10,7 @@ mod converter_stall;
 mod dead_letter;
 mod external_event;
 mod forged_events;
+mod job_stream;
 mod load;
 mod redrive;
 mod seed_flow;
