@@ -22,6 +22,7 @@
 //! grow with everything stored. Every chunk still has its standard `files_id` and `n`, so
 //! other drivers read our files; files they wrote (no `chunkKey`) are read by `files_id`.
 
+use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
@@ -37,6 +38,9 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::{BlobError, BlobInfo, BlobMeta, BlobSink, BlobStore, Bucket, ByteStream, IncomingStream, MediaSource, Mp3Sink};
+
+/// How many chunk inserts one writer keeps running at once.
+const MAX_IN_FLIGHT: usize = 2;
 
 /// The chunk size of the files we write: 1 MiB, four times GridFS's default (255 KiB), so a
 /// file takes a quarter of the queries. Any `chunkSize` is valid GridFS; drivers read it.
@@ -233,7 +237,8 @@ impl GridFsBlobStore {
             buf: Vec::new(),
             n: 0,
             len: 0,
-            in_flight: None,
+            in_flight: VecDeque::new(),
+            first: None,
             done: false,
         }
     }
@@ -283,8 +288,8 @@ fn info(id: &str, length: u64, upload_date: DateTime, filename: Option<String>, 
 }
 
 /// Writes chunk documents, with ids made from its [`ChunkKey`], under the id or a temporary
-/// `files_id` (see the module's doc) until [`ChunkWriter::commit`]; each chunk's insert runs
-/// while the next one fills.
+/// `files_id` (see the module's doc) until [`ChunkWriter::commit`]; chunks are inserted
+/// while the next ones fill, except chunk 0, held until the commit.
 struct ChunkWriter {
     files: Collection<Document>,
     chunks: Collection<Document>,
@@ -301,9 +306,13 @@ struct ChunkWriter {
     buf: Vec<u8>,
     n: u32,
     len: u64,
-    /// The insert of the last chunk, running while the caller produces the next one (one at
-    /// a time, so two chunks are held at most).
-    in_flight: Option<JoinHandle<mongodb::error::Result<()>>>,
+    /// Inserts of the last chunks, running while the caller produces the next one (at most
+    /// [`MAX_IN_FLIGHT`]: the server works on one while the next crosses the wire).
+    in_flight: VecDeque<JoinHandle<mongodb::error::Result<()>>>,
+    /// Chunk 0, inserted only on commit: the converter patches the MP3's first frame (the
+    /// LAME tag) when it is done, and does so here for free instead of reading and rewriting a
+    /// stored chunk on the way to `succeeded`.
+    first: Option<Document>,
     done: bool,
 }
 
@@ -331,19 +340,35 @@ impl ChunkWriter {
             None => self.choose_files_id().await?,
         };
         let chunk = doc! { "_id": chunk_id(&self.key, u64::from(self.n)), "files_id": files_id, "n": self.n as i32, "data": data };
-        self.settle().await?;
-        let chunks = self.chunks.clone();
-        self.in_flight = Some(self.handle.spawn(async move { chunks.insert_one(chunk).await.map(drop) }));
+        if self.n == 0 {
+            self.first = Some(chunk);
+        } else {
+            self.insert(chunk).await?;
+        }
         self.n += 1;
         Ok(())
     }
 
-    /// Waits for the chunk insert in flight, if any.
-    async fn settle(&mut self) -> mongodb::error::Result<()> {
-        match self.in_flight.take() {
-            Some(insert) => insert.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e)))?,
-            None => Ok(()),
+    /// Starts inserting `chunk`, first waiting for the oldest insert if too many run.
+    async fn insert(&mut self, chunk: Document) -> mongodb::error::Result<()> {
+        while self.in_flight.len() >= MAX_IN_FLIGHT {
+            let oldest = self.in_flight.pop_front().expect("not empty");
+            oldest.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e)))??;
         }
+        let chunks = self.chunks.clone();
+        self.in_flight.push_back(self.handle.spawn(async move { chunks.insert_one(chunk).await.map(drop) }));
+        Ok(())
+    }
+
+    /// Waits for the chunk inserts in flight. All are awaited, so none is left running after
+    /// an error.
+    async fn settle(&mut self) -> mongodb::error::Result<()> {
+        let mut result = Ok(());
+        while let Some(insert) = self.in_flight.pop_front() {
+            let done = insert.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e))).and_then(|r| r);
+            result = result.and(done);
+        }
+        result
     }
 
     /// The chunks' `files_id`: the id when no file has it (after deleting whatever an
@@ -375,8 +400,11 @@ impl ChunkWriter {
         while !rest.is_empty() {
             let (n, within) = ((pos / size) as u32, (pos % size) as usize);
             let take = (self.chunk_size - within).min(rest.len());
+            let held = if n == 0 { self.first.as_mut().and_then(|c| c.get_mut("data")) } else { None };
             if n == self.n {
                 self.buf[within..within + take].copy_from_slice(&rest[..take]);
+            } else if let Some(Bson::Binary(data)) = held {
+                data.bytes[within..within + take].copy_from_slice(&rest[..take]);
             } else {
                 let filter = doc! { "_id": chunk_id(&self.key, u64::from(n)) };
                 let chunk = self.chunks.clone_with_type::<ChunkDoc>().find_one(filter.clone()).await.map_err(io_err)?;
@@ -392,6 +420,9 @@ impl ChunkWriter {
 
     async fn commit(mut self, meta: &BlobMeta) -> Result<BlobInfo, BlobError> {
         self.flush_chunk().await.map_err(db_err)?;
+        if let Some(first) = self.first.take() {
+            self.insert(first).await.map_err(db_err)?;
+        }
         self.settle().await.map_err(db_err)?;
         if !self.is_direct() {
             self.replace_earlier().await.map_err(db_err)?;
@@ -441,9 +472,9 @@ impl ChunkWriter {
 impl Drop for ChunkWriter {
     fn drop(&mut self) {
         if !self.done {
-            let (chunks, key, count, in_flight) = (self.chunks.clone(), self.key, u64::from(self.n), self.in_flight.take());
+            let (chunks, key, count, in_flight) = (self.chunks.clone(), self.key, u64::from(self.n), std::mem::take(&mut self.in_flight));
             let _cleanup = self.handle.spawn(async move {
-                if let Some(insert) = in_flight {
+                for insert in in_flight {
                     let _ = insert.await;
                 }
                 let _ = delete_keyed(&chunks, &key, count).await;
@@ -574,17 +605,7 @@ impl BlobStore for GridFsBlobStore {
 
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {
         let file = self.handle.block_on(self.find_file(bucket, id))?;
-        Ok(Box::new(ChunkReader {
-            handle: self.handle.clone(),
-            chunks: self.chunks(bucket).clone_with_type(),
-            size: file.chunk_size(),
-            files_id: file.doc.id.clone(),
-            len: file.doc.length,
-            chunk_key: file.chunk_key,
-            pos: 0,
-            window: (0, Vec::new()),
-            ahead: None,
-        }))
+        Ok(Box::new(ChunkReader::new(self.handle.clone(), self.chunks(bucket).clone_with_type(), file)))
     }
 
     fn create_sync(&self, bucket: Bucket, id: &str, meta: BlobMeta) -> Result<Box<dyn BlobSink>, BlobError> {
@@ -596,14 +617,27 @@ impl BlobStore for GridFsBlobStore {
 }
 
 /// How many chunks of another driver's file the converter's reader fetches per query
-/// (8 × 255 KiB ≈ 2 MiB held): on a server that scans for `files_id`/`n` (FerretDB's SQLite
+/// (8 × 255 KiB ≈ 2 MiB): on a server that scans for `files_id`/`n` (FerretDB's SQLite
 /// backend) each query reads the whole collection. Our own files are read a chunk at a
 /// time, by `_id`.
 const READ_WINDOW: u64 = 8;
 
-/// A blocking, seekable reader that fetches a window of chunks at a time (seeking is free);
-/// reading our files in order, it fetches each next chunk while the caller is busy with the
-/// current one, so the database's latency hides behind the conversion.
+/// How many bytes of recently read chunks the converter's reader keeps (at least two
+/// chunks): demuxers step back a little (MP4's interleaved samples) or go to the end and
+/// back (an MP4 index written last), and a chunk read again costs the server as much as the
+/// first time (FerretDB decodes a 1 MiB chunk from JSON in ~60 ms of CPU).
+const CACHE_BYTES: u64 = 4 << 20;
+
+/// Chunks of our files fetched ahead and not yet read: the next one, and one left from
+/// before a seek (the demuxer usually comes back to it).
+const MAX_AHEAD: usize = 2;
+
+type ChunkFetch = JoinHandle<mongodb::error::Result<Option<ChunkDoc>>>;
+
+/// A blocking, seekable reader over a stored file (seeking is free). It keeps the chunks it
+/// read last, so no chunk is fetched twice when the demuxer steps back; reading our files in
+/// order, it fetches each next chunk while the caller is busy with the current one, so the
+/// database's latency hides behind the conversion.
 struct ChunkReader {
     handle: Handle,
     chunks: Collection<ChunkDoc>,
@@ -614,57 +648,78 @@ struct ChunkReader {
     len: u64,
     size: u64,
     pos: u64,
-    /// The chunk number of the window's first chunk, and the window's chunks in order.
-    window: (u64, Vec<Vec<u8>>),
-    /// Our files: the next chunk, being fetched while the caller works on this one.
-    ahead: Option<(u64, JoinHandle<mongodb::error::Result<Option<ChunkDoc>>>)>,
+    /// Chunks read, by number, the most recently used last.
+    cache: VecDeque<(u64, Vec<u8>)>,
+    /// Our files: chunks being fetched before they are read.
+    ahead: Vec<(u64, ChunkFetch)>,
 }
 
 impl ChunkReader {
-    /// Fetches chunk `first` (ours, by `_id`) or chunks `first..first + READ_WINDOW` (another
-    /// driver's, those that exist) into the window.
-    fn fetch_window(&mut self, first: u64) -> std::io::Result<()> {
-        let chunks = &self.chunks;
-        if let Some(key) = self.chunk_key {
-            let fetch = match self.ahead.take() {
-                Some((n, fetch)) if n == first => fetch,
-                other => {
-                    if let Some((_, fetch)) = other {
-                        fetch.abort();
-                    }
-                    self.fetch(&key, first)
-                }
-            };
-            let chunk = self.handle.block_on(fetch).map_err(io_err)?.map_err(io_err)?;
-            let chunk = chunk.filter(|c| c.n as u64 == first).ok_or_else(|| io_err(format!("chunk {first} is missing")))?;
-            self.window = (first, vec![chunk.data.bytes]);
-            if (first + 1) * self.size < self.len {
-                self.ahead = Some((first + 1, self.fetch(&key, first + 1)));
-            }
-            return Ok(());
+    fn new(handle: Handle, chunks: Collection<ChunkDoc>, file: StoredFile) -> Self {
+        let size = file.chunk_size();
+        let (files_id, len, chunk_key) = (file.doc.id, file.doc.length, file.chunk_key);
+        Self { handle, chunks, files_id, chunk_key, len, size, pos: 0, cache: VecDeque::new(), ahead: Vec::new() }
+    }
+
+    /// The cached chunk `n`, made the most recently used.
+    fn cached(&mut self, n: u64) -> Option<&[u8]> {
+        let at = self.cache.iter().position(|(m, _)| *m == n)?;
+        let chunk = self.cache.remove(at)?;
+        self.cache.push_back(chunk);
+        self.cache.back().map(|(_, data)| data.as_slice())
+    }
+
+    fn keep(&mut self, n: u64, data: Vec<u8>) {
+        let capacity = (CACHE_BYTES / self.size).max(2) as usize;
+        self.cache.retain(|(m, _)| *m != n);
+        self.cache.push_back((n, data));
+        while self.cache.len() > capacity {
+            self.cache.pop_front();
         }
+    }
+
+    /// Fetches chunk `n` (ours, by `_id`) or chunks `n..n + READ_WINDOW` (another driver's,
+    /// those that exist) into the cache.
+    fn load(&mut self, n: u64) -> std::io::Result<()> {
+        let Some(key) = self.chunk_key else { return self.load_window(n) };
+        let fetch = match self.ahead.iter().position(|(m, _)| *m == n) {
+            Some(at) => self.ahead.swap_remove(at).1,
+            None => self.fetch(&key, n),
+        };
+        let chunk = self.handle.block_on(fetch).map_err(io_err)?.map_err(io_err)?;
+        let chunk = chunk.filter(|c| c.n as u64 == n).ok_or_else(|| io_err(format!("chunk {n} is missing")))?;
+        self.keep(n, chunk.data.bytes);
+        let next = n + 1;
+        let coming = self.cache.iter().any(|(m, _)| *m == next) || self.ahead.iter().any(|(m, _)| *m == next);
+        if next * self.size < self.len && !coming {
+            if self.ahead.len() >= MAX_AHEAD {
+                self.ahead.remove(0).1.abort();
+            }
+            self.ahead.push((next, self.fetch(&key, next)));
+        }
+        Ok(())
+    }
+
+    fn load_window(&mut self, first: u64) -> std::io::Result<()> {
+        let chunks = &self.chunks;
         let filter = doc! { "files_id": self.files_id.clone(), "n": { "$gte": first as i64, "$lt": (first + READ_WINDOW) as i64 } };
         let mut found: Vec<ChunkDoc> =
             self.handle.block_on(async { chunks.find(filter).sort(doc! { "n": 1 }).await?.try_collect().await }).map_err(io_err)?;
         found.sort_by_key(|c| c.n);
-        let mut window = Vec::new();
+        if found.first().is_none_or(|c| c.n as u64 != first) {
+            return Err(io_err(format!("chunk {first} is missing")));
+        }
         for (i, chunk) in found.into_iter().enumerate() {
             if chunk.n as u64 != first + i as u64 {
                 break;
             }
-            window.push(chunk.data.bytes);
+            self.keep(first + i as u64, chunk.data.bytes);
         }
-        if window.is_empty() {
-            return Err(io_err(format!("chunk {first} is missing")));
-        }
-        self.window = (first, window);
         Ok(())
     }
-}
 
-impl ChunkReader {
     /// Starts fetching chunk `n` of our file keyed `key`.
-    fn fetch(&self, key: &ChunkKey, n: u64) -> JoinHandle<mongodb::error::Result<Option<ChunkDoc>>> {
+    fn fetch(&self, key: &ChunkKey, n: u64) -> ChunkFetch {
         let (chunks, id) = (self.chunks.clone(), chunk_id(key, n));
         self.handle.spawn(async move { chunks.find_one(doc! { "_id": id }).await })
     }
@@ -672,7 +727,7 @@ impl ChunkReader {
 
 impl Drop for ChunkReader {
     fn drop(&mut self) {
-        if let Some((_, fetch)) = self.ahead.take() {
+        for (_, fetch) in self.ahead.drain(..) {
             fetch.abort();
         }
     }
@@ -684,17 +739,15 @@ impl Read for ChunkReader {
             return Ok(0);
         }
         let n = self.pos / self.size;
-        let (first, chunks) = &self.window;
-        if n < *first || n >= first + chunks.len() as u64 {
-            self.fetch_window(n)?;
+        if self.cached(n).is_none() {
+            self.load(n)?;
         }
-        let (first, chunks) = &self.window;
-        let data = &chunks[(n - first) as usize];
-        let within = (self.pos - n * self.size) as usize;
+        let (within, left) = ((self.pos - n * self.size) as usize, self.len - self.pos);
+        let data = self.cached(n).ok_or_else(|| io_err(format!("chunk {n} is missing")))?;
         if within >= data.len() {
             return Err(io_err(format!("chunk {n} is too short")));
         }
-        let take = (data.len() - within).min(out.len()).min((self.len - self.pos) as usize);
+        let take = (data.len() - within).min(out.len()).min(left as usize);
         out[..take].copy_from_slice(&data[within..within + take]);
         self.pos += take as u64;
         Ok(take)

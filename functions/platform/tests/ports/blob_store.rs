@@ -579,3 +579,67 @@ async fn gridfs_a_write_replaces_what_an_attempt_cut_short_left_under_the_id() {
     assert_eq!(chunks_coll.count_documents(doc! { "files_id": "cut-with-0" }).await.unwrap(), 6);
     drop_db(db).await;
 }
+
+/// How many `find` commands went to a `*.chunks` collection.
+fn chunk_finds(commands: &[mongodb::bson::Document]) -> usize {
+    commands.iter().filter(|c| c.get_str("find").is_ok_and(|t| t.ends_with(".chunks"))).count()
+}
+
+/// A demuxer's way through an MP4 whose index is at the end: the start, the end, the start
+/// again, then forward with small steps back (interleaved samples). The blocking reader
+/// fetches each chunk once: a chunk fetched again costs a MongoDB-compatible server as much
+/// as the first time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_the_blocking_reader_fetches_each_chunk_once() {
+    let (db, store, commands) = monitored_gridfs_store(1000).await;
+    let data = data();
+    store.put(Bucket::Videos, "film", meta(), chunks(&data), 1 << 20).await.unwrap();
+    commands.lock().unwrap().clear();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut reader = store.open_sync(Bucket::Videos, "film").unwrap();
+        let mut at = |pos: u64, len: usize| {
+            reader.seek(SeekFrom::Start(pos)).unwrap();
+            let mut buf = vec![0; len];
+            reader.read_exact(&mut buf).unwrap();
+            (pos, buf)
+        };
+        let mut reads = vec![at(0, 100), at(9500, 500), at(20, 50), at(9990, 10), at(100, 900)];
+        for pos in (1000..9300).step_by(700) {
+            reads.push(at(pos, 700));
+            reads.push(at(pos - 150, 100));
+        }
+        reads
+    })
+    .await
+    .unwrap();
+    for (pos, buf) in read {
+        assert_eq!(buf, &data[pos as usize..pos as usize + buf.len()], "bytes read at {pos}");
+    }
+    assert_eq!(chunk_finds(&commands.lock().unwrap()), 10, "chunk fetches for a file of 10 chunks");
+    drop_db(db).await;
+}
+
+/// The converter patches the MP3's first bytes (the LAME tag) when it is done: that chunk is
+/// still held, so the patch neither reads nor rewrites a stored chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gridfs_the_sink_patches_its_first_chunk_before_storing_it() {
+    let (db, store, commands) = monitored_gridfs_store(1000).await;
+    let mut expected = data();
+    tokio::task::spawn_blocking({
+        let data = expected.clone();
+        move || {
+            let mut sink = store.create_sync(Bucket::Mp3s, "tagged", meta()).unwrap();
+            sink.write_all(&data).unwrap();
+            sink.overwrite(10, b"LAME-TAG").unwrap();
+            sink.commit().unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    expected[10..18].copy_from_slice(b"LAME-TAG");
+    let commands = commands.lock().unwrap().clone();
+    assert_eq!((chunk_finds(&commands), chunk_updates(&commands)), (0, 0), "chunks read or rewritten to patch chunk 0");
+    let stored: Vec<Bytes> = store.read(Bucket::Mp3s, "tagged", 0..u64::MAX).await.unwrap().try_collect().await.unwrap();
+    assert_eq!(stored.concat(), expected);
+    drop_db(db).await;
+}
