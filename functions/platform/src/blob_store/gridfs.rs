@@ -352,8 +352,7 @@ impl ChunkWriter {
     /// Starts inserting `chunk`, first waiting for the oldest insert if too many run.
     async fn insert(&mut self, chunk: Document) -> mongodb::error::Result<()> {
         while self.in_flight.len() >= MAX_IN_FLIGHT {
-            let oldest = self.in_flight.pop_front().expect("not empty");
-            oldest.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e)))??;
+            joined(self.in_flight.pop_front().expect("not empty")).await?;
         }
         let chunks = self.chunks.clone();
         self.in_flight.push_back(self.handle.spawn(async move { chunks.insert_one(chunk).await.map(drop) }));
@@ -365,8 +364,7 @@ impl ChunkWriter {
     async fn settle(&mut self) -> mongodb::error::Result<()> {
         let mut result = Ok(());
         while let Some(insert) = self.in_flight.pop_front() {
-            let done = insert.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e))).and_then(|r| r);
-            result = result.and(done);
+            result = result.and(joined(insert).await);
         }
         result
     }
@@ -467,6 +465,11 @@ impl ChunkWriter {
         let _ = self.settle().await;
         let _ = delete_keyed(&self.chunks, &self.key, u64::from(self.n)).await;
     }
+}
+
+/// The outcome of a chunk insert; a panicked or cancelled task is an error too.
+async fn joined(insert: JoinHandle<mongodb::error::Result<()>>) -> mongodb::error::Result<()> {
+    insert.await.map_err(|e| mongodb::error::Error::custom(std::sync::Arc::new(e)))?
 }
 
 impl Drop for ChunkWriter {
