@@ -31,6 +31,11 @@ impl JobStatus {
         }
     }
 
+    /// `succeeded` or `failed`: the job will not change again.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "queued" => Self::Queued,

@@ -55,7 +55,7 @@ struct Watch {
 fn changes(jobs: std::sync::Arc<dyn JobStore>, first: Job) -> impl Stream<Item = Result<Event, Infallible>> {
     let watch = Watch { jobs, job_id: first.job_id.clone(), next: Some(first), sent: None };
     stream::unfold(watch, |mut watch| async move {
-        if watch.sent.is_some_and(|(status, _)| is_final(status)) {
+        if watch.sent.is_some_and(|(status, _)| status.is_finished()) {
             return None;
         }
         loop {
@@ -81,8 +81,4 @@ fn changes(jobs: std::sync::Arc<dyn JobStore>, first: Job) -> impl Stream<Item =
             }
         }
     })
-}
-
-fn is_final(status: JobStatus) -> bool {
-    matches!(status, JobStatus::Succeeded | JobStatus::Failed)
 }

@@ -169,7 +169,7 @@ impl JobStore for SqliteJobStore {
         }
         Ok(match self.get(job_id).await? {
             None => Claim::NotFound,
-            Some(job) if matches!(job.status, JobStatus::Succeeded | JobStatus::Failed) => Claim::Finished(job),
+            Some(job) if job.status.is_finished() => Claim::Finished(job),
             Some(job) => Claim::Busy(job),
         })
     }
