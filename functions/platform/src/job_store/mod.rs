@@ -32,6 +32,18 @@ pub struct PageRequest {
     pub limit: usize,
 }
 
+impl PageRequest {
+    /// The position every job of the page is below (`seq < before`).
+    fn below(&self) -> i64 {
+        self.before.unwrap_or(i64::MAX)
+    }
+
+    /// How many rows to fetch for [`JobPage::from_rows`]: one more than the page holds.
+    fn fetch(&self) -> i64 {
+        i64::try_from(self.limit.saturating_add(1)).unwrap_or(i64::MAX)
+    }
+}
+
 /// A page of jobs, newest first.
 #[derive(Debug)]
 pub struct JobPage {

@@ -331,9 +331,8 @@ impl JobStore for MongoJobStore {
     }
 
     async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError> {
-        let filter = doc! { "owner_id": owner_id, "seq": { "$lt": page.before.unwrap_or(i64::MAX) } };
-        let limit = i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX);
-        let cursor = self.jobs.find(filter).sort(doc! { "seq": -1 }).limit(limit).await.map_err(unavailable)?;
+        let filter = doc! { "owner_id": owner_id, "seq": { "$lt": page.below() } };
+        let cursor = self.jobs.find(filter).sort(doc! { "seq": -1 }).limit(page.fetch()).await.map_err(unavailable)?;
         let docs: Vec<JobDoc> = cursor.try_collect().await.map_err(unavailable)?;
         let rows = docs
             .into_iter()

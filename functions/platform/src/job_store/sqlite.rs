@@ -120,13 +120,8 @@ impl JobStore for SqliteJobStore {
 
     async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError> {
         let sql = format!("SELECT {COLUMNS}, seq FROM jobs WHERE owner_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
-        let rows = sqlx::query(&sql)
-            .bind(owner_id)
-            .bind(page.before.unwrap_or(i64::MAX))
-            .bind(i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let rows =
+            sqlx::query(&sql).bind(owner_id).bind(page.below()).bind(page.fetch()).fetch_all(&self.pool).await.map_err(unavailable)?;
         let rows = rows.iter().map(|row| Ok((job_from_row(row)?, row.get::<i64, _>("seq")))).collect::<Result<_, JobStoreError>>()?;
         Ok(JobPage::from_rows(rows, page.limit))
     }
