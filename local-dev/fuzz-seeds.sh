@@ -5,7 +5,7 @@
 # make theirs (functions/media/tests/engine/formats.rs), and cut-short copies of some.
 
 # Bump when the list changes: the seeds are made again (corpora already seeded are kept).
-seeds_version=5
+seeds_version=6
 
 # name|ffmpeg output options (the input is a sine; names with "video" also get a small video).
 seed_specs=(
@@ -62,7 +62,9 @@ seed_specs=(
     "flv-aac.flv|-c:a aac -b:a 24k"
     "flv-mp3-video.flv|-c:v flv -c:a libmp3lame -b:a 32k -ar 22050 -shortest"
     "flv-pcm.flv|-c:a pcm_s16le -ar 11025"
-    "wmv-wmav2-video.wmv|-c:v wmv2 -c:a wmav2 -b:a 32k -shortest"
+    "wmv-wmav2-video.wmv|-c:v wmv2 -c:a wmav2 -ar 44100 -b:a 64k -shortest"
+    "wma-wmav2-mono-22k.wma|-c:a wmav2 -ac 1 -ar 22050 -b:a 32k -t 0.5"
+    "wma-wmav2-noise.wma|-c:a wmav2 -ar 44100 -b:a 32k -t 0.5"
     "wma-wmav1.wma|-c:a wmav1 -b:a 32k"
     "asf-mp3.asf|-c:a libmp3lame -b:a 32k"
     "mov-pcm-5.1.mov|-ac 6 -c:a pcm_s16le -ar 8000 -t 0.5"

@@ -161,11 +161,8 @@ pub fn run(
             }
         };
         state.bad_in_a_row = 0;
-        let pushed = feed.push(&planes, frames, rate, &channels, |rate| {
-            let id3 = id3_tag(format.as_mut(), track_id, options)?;
-            let (skip, limit) = trim(mp4_info.as_ref(), rate);
-            Ok(Start { id3, skip: skip.saturating_add(pre_skip), limit })
-        })?;
+        let pushed = feed
+            .push(&planes, frames, rate, &channels, |rate| start(format.as_mut(), track_id, options, mp4_info.as_ref(), pre_skip, rate))?;
         match pushed {
             Pushed::More => {}
             Pushed::Done => {
@@ -179,6 +176,10 @@ pub fn run(
         }
     }
 
+    if !reached_limit {
+        let Block { frames, rate, channels } = decoder.drain(&mut planes);
+        feed.push(&planes, frames, rate, &channels, |rate| start(format.as_mut(), track_id, options, mp4_info.as_ref(), pre_skip, rate))?;
+    }
     let decoded = feed.decoded;
     let written = feed.finish()?;
     // Fewer frames than the container's index promises (a demuxer may just stop at a cut).
@@ -195,6 +196,21 @@ pub fn run(
 struct LoopState {
     bad_in_a_row: u32,
     ended_early: bool,
+}
+
+/// How the output starts, once the first block gives the rate: the ID3 tag, and the frames to
+/// skip (an edit list's start, a codec's delay) and to keep.
+fn start(
+    format: &mut dyn FormatReader,
+    track_id: u32,
+    options: &Options,
+    mp4: Option<&Mp4Info>,
+    pre_skip: u64,
+    rate: u32,
+) -> Result<Start, MediaError> {
+    let id3 = id3_tag(format, track_id, options)?;
+    let (skip, limit) = trim(mp4, rate);
+    Ok(Start { id3, skip: skip.saturating_add(pre_skip), limit })
 }
 
 fn id3_tag(format: &mut dyn FormatReader, track_id: u32, options: &Options) -> Result<Vec<u8>, MediaError> {

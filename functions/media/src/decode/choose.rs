@@ -12,11 +12,12 @@ use crate::decode::aac::AacDecoder;
 use crate::decode::ac3::Ac3Decoder;
 use crate::decode::dts::DtsDecoder;
 use crate::decode::opus::OpusDecoder;
+use crate::decode::wma::WmaDecoder;
 use crate::decode::{Decoder, PacketDecoder};
 use crate::demux::mp4::{self, Mp4Info};
 
 /// The codecs our own decoders take (see `crate::decode`).
-const OURS: [AudioCodecId; 5] = [CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_EAC3, CODEC_ID_DCA, CODEC_ID_OPUS];
+const OURS: [AudioCodecId; 6] = [CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_EAC3, CODEC_ID_DCA, CODEC_ID_OPUS, CODEC_ID_WMA];
 
 /// The first audio track we can decode, else the first audio track (to name its codec).
 pub fn choose_track(tracks: &[Track], mp4: Option<&Mp4Info>) -> Result<Track, MediaError> {
@@ -65,6 +66,7 @@ pub fn make_decoder(track: &Track, name: &str, mp4: Option<&Mp4Info>) -> Result<
         CODEC_ID_OPUS => return ours(OpusDecoder::new(extra, channels.unwrap_or(2)).map(|d| Box::new(d) as _)),
         CODEC_ID_AC3 | CODEC_ID_EAC3 => return ours(Ac3Decoder::new().map(|d| Box::new(d) as _)),
         CODEC_ID_DCA => return ours(DtsDecoder::new().map(|d| Box::new(d) as _)),
+        CODEC_ID_WMA => return ours(WmaDecoder::new(extra).map(|d| Box::new(d) as _)),
         _ => {}
     }
     let made = catch_unwind(AssertUnwindSafe(|| crate::decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default())));

@@ -1,7 +1,8 @@
 //! Packet decoders, each handing back planar f32 in the canonical channel layout (see
 //! `crate::mix`): symphonia's for what it decodes well, and ours (behind [`PacketDecoder`])
 //! for the rest — AAC (`aac`: HE-AAC and multichannel), AC-3/E-AC-3 (`ac3`), DTS (`dts`), Opus
-//! (`opus`). `choose` picks the track and its decoder; `layout` maps codecs' channel orders.
+//! (`opus`), WMA v1/v2 (`wma`). `choose` picks the track and its decoder; `layout` maps codecs'
+//! channel orders.
 
 use std::sync::LazyLock;
 
@@ -17,6 +18,7 @@ pub mod choose;
 mod dts;
 mod layout;
 mod opus;
+mod wma;
 
 pub use opus::opus_pre_skip;
 
@@ -29,6 +31,10 @@ pub enum Decoder {
 pub trait PacketDecoder: Send {
     /// Decodes `packet` into `planes` (one Vec per channel, canonical order).
     fn decode(&mut self, packet: &Packet, planes: &mut Vec<Vec<f32>>) -> Result<Block, SymError>;
+    /// At the end of the stream: what the decoder still holds (most decode each packet at once).
+    fn drain(&mut self, _planes: &mut Vec<Vec<f32>>) -> Block {
+        Block::empty()
+    }
     /// Forgets the stream's state (after a packet that could not be decoded).
     fn reset(&mut self);
 }
@@ -59,6 +65,14 @@ impl Decoder {
                 let block = d.decode(packet, planes)?;
                 Ok(trim(block, packet, planes))
             }
+        }
+    }
+
+    /// At the end of the stream: what the decoder still holds.
+    pub fn drain(&mut self, planes: &mut Vec<Vec<f32>>) -> Block {
+        match self {
+            Decoder::Symphonia(_) => Block::empty(),
+            Decoder::Own(d) => d.drain(planes),
         }
     }
 

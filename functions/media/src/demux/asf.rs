@@ -1,8 +1,8 @@
 //! ASF (WMA, WMV): a symphonia `FormatReader` for its audio streams, which symphonia has no
 //! demuxer for. The header gives the tracks (see `header`); the data packets, all of the
 //! header's fixed size, are read one at a time and their payloads (see `packet`) cut into the
-//! codec's blocks. No WMA decoder exists yet: such tracks are listed so that the conversion
-//! fails naming the codec; other codecs in ASF (MP3, PCM) decode.
+//! codec's blocks: WMA's for `decode::wma` (which refuses the streams it cannot decode right,
+//! naming why), MP3 and PCM for symphonia.
 
 #![deny(clippy::arithmetic_side_effects)]
 

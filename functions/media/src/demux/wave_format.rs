@@ -83,6 +83,11 @@ pub fn parse(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
             params.for_codec(CODEC_ID_AC3);
             Packetizer::split(Syntax::Ac3)
         }
+        0x0160 | 0x0161 if block_align > 0 => {
+            // The decoder wants the whole format: rate, bit rate and the codec's flags.
+            params.for_codec(CODEC_ID_WMA).with_extra_data(f.to_vec().into_boxed_slice());
+            Packetizer::blocks(block_align, 0, 1)
+        }
         0x2001 => {
             params.for_codec(CODEC_ID_DCA);
             Packetizer::whole(512, false)
