@@ -28,13 +28,13 @@ pub fn bin_dir() -> PathBuf {
 
 /// The repo's Knative Eventing manifests, which the local broker reads.
 pub fn eventing_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../eventing")
+    crate::repo_root().join("eventing")
 }
 
 /// Runs `local-dev/services.sh` with `args` (a fault test restarting a service) and panics
 /// with its stderr if it fails.
 pub fn services_sh(args: &[&str]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../local-dev/services.sh");
+    let script = crate::repo_root().join("local-dev/services.sh");
     let output = Command::new(&script).args(args).output().expect("local-dev/services.sh");
     assert!(output.status.success(), "services.sh {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
 }

@@ -55,6 +55,14 @@ pub async fn event_stream(response: reqwest::Response, timeout: Duration) -> Vec
     tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| panic!("the event stream did not end within {timeout:?}"))
 }
 
+/// The repository's root. Read at run time (cargo sets `CARGO_MANIFEST_DIR` for the tests it
+/// runs): a target directory shared by clones at other paths may hold a test binary built in
+/// another clone, whose compiled-in path would be that clone's.
+pub fn repo_root() -> std::path::PathBuf {
+    let tests = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from);
+    tests.parent().expect("tests/ has a parent").to_owned()
+}
+
 /// Checks the messages of `GET /api/v1/jobs/{job_id}/events` for a job that succeeded: each
 /// is that job, each differs from the one before in status or progress, status only moves
 /// forward (queued, processing, succeeded), progress never goes back, and the last is

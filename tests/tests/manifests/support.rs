@@ -3,14 +3,14 @@
 //! (`tests/schemas/`, see its README), with unknown fields refused.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The repository's root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+    tests::repo_root()
 }
 
 pub fn read(relative: &str) -> String {

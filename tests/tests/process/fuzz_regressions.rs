@@ -30,7 +30,7 @@ const KNOWN_CODES: &[&str] = &[
 ];
 
 fn regression_inputs() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/media/tests/fuzz-regressions");
+    let dir = tests::repo_root().join("functions/media/tests/fuzz-regressions");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "bin")).collect();
     files.sort();

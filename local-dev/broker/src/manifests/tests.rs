@@ -8,7 +8,9 @@ fn services() -> BTreeMap<String, Url> {
 }
 
 fn repo_eventing() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eventing")
+    // At run time: a shared target directory may hold this binary built in a clone elsewhere.
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from);
+    crate_dir.join("../../eventing")
 }
 
 /// Writes `files` into a fresh directory and loads it.
