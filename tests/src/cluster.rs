@@ -252,7 +252,9 @@ impl Cluster {
         convert_env.push(("MP3CONVERT_JOB_LEASE_SECS".to_owned(), JOB_LEASE_SECS.to_string()));
         convert_env.extend(options.convert_env.iter().cloned());
         let mut convert = function("mp3convert-convert", ports[2], convert_env);
-        let mut download = function("mp3convert-download", ports[3], mongo_env);
+        let mut download_env = mongo_env;
+        download_env.push(("MP3CONVERT_LINK_KEY".to_owned(), platform::new_id() + &platform::new_id()));
+        let mut download = function("mp3convert-download", ports[3], download_env);
 
         let convert_target = options.convert_stand_in.clone().unwrap_or_else(|| url(2));
         let broker_args = [

@@ -1,10 +1,13 @@
 //! The download function: the caller's MP3s out, streamed, with `Range`, `ETag` and `HEAD`.
 //!
 //! - `GET /download?fid=` (seed-compatible, as an attachment named after the video),
-//! - `GET`/`HEAD /api/v1/mp3s/{id}`, `DELETE /api/v1/mp3s/{id}`.
+//! - `GET`/`HEAD /api/v1/mp3s/{id}`, `DELETE /api/v1/mp3s/{id}`,
+//! - share links (see [`links`]): `POST /api/v1/mp3s/{id}/links` makes one, and
+//!   `GET`/`HEAD /api/v1/mp3s/{id}/shared?expires=&sig=` downloads with it, no token needed.
 //!
 //! [`range`] parses `Range` headers.
 
+mod links;
 mod range;
 
 use std::sync::Arc;
@@ -14,7 +17,8 @@ use axum::body::Body;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use platform::auth::links::LinkKey;
 use platform::auth::{AuthUser, TokenVerifier};
 use platform::blob_store::{BlobError, BlobInfo, BlobStore, Bucket};
 use platform::http::{AppError, metrics};
@@ -26,6 +30,10 @@ use crate::range::ByteRange;
 pub struct DownloadState {
     pub blobs: Arc<dyn BlobStore>,
     pub verifier: Arc<TokenVerifier>,
+    /// Signs and checks share links.
+    pub links: LinkKey,
+    /// The base of the links handed out (`MP3CONVERT_PUBLIC_URL`); `None`: the request's host.
+    pub public_url: Option<String>,
 }
 
 impl FromRef<DownloadState> for Arc<TokenVerifier> {
@@ -35,7 +43,12 @@ impl FromRef<DownloadState> for Arc<TokenVerifier> {
 }
 
 pub fn router(state: DownloadState) -> Router {
-    Router::new().route("/download", get(seed_download)).route("/api/v1/mp3s/{id}", get(get_mp3).delete(delete_mp3)).with_state(state)
+    Router::new()
+        .route("/download", get(seed_download))
+        .route("/api/v1/mp3s/{id}", get(get_mp3).delete(delete_mp3))
+        .route("/api/v1/mp3s/{id}/links", post(links::create))
+        .route("/api/v1/mp3s/{id}/shared", get(links::download))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -53,7 +66,8 @@ async fn seed_download(
 ) -> Result<Response, AppError> {
     let fid =
         query.fid.filter(|f| !f.is_empty()).ok_or_else(|| AppError::bad_request("missing_fid", "the fid query parameter is required"))?;
-    send_mp3(&state, &user, &fid, &method, &headers, true).await
+    let info = owned_mp3(&state, &user, &fid).await?;
+    send_mp3(&state, &info, &fid, &method, &headers, true).await
 }
 
 /// `GET`/`HEAD /api/v1/mp3s/{id}`.
@@ -64,7 +78,8 @@ async fn get_mp3(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    send_mp3(&state, &user, &id, &method, &headers, false).await
+    let info = owned_mp3(&state, &user, &id).await?;
+    send_mp3(&state, &info, &id, &method, &headers, false).await
 }
 
 /// `DELETE /api/v1/mp3s/{id}`.
@@ -78,22 +93,31 @@ async fn delete_mp3(State(state): State<DownloadState>, user: AuthUser, Path(id)
 
 /// The MP3's info if it exists and belongs to `user`; 404 otherwise, whichever it is.
 async fn owned_mp3(state: &DownloadState, user: &AuthUser, id: &str) -> Result<BlobInfo, AppError> {
+    match mp3_info(state, id).await? {
+        info if info.meta.owner_id == user.id => Ok(info),
+        _ => Err(AppError::not_found("mp3")),
+    }
+}
+
+/// The MP3's info, whoever owns it; 404 if there is none.
+async fn mp3_info(state: &DownloadState, id: &str) -> Result<BlobInfo, AppError> {
     match state.blobs.stat(Bucket::Mp3s, id).await {
-        Ok(info) if info.meta.owner_id == user.id => Ok(info),
-        Ok(_) | Err(BlobError::NotFound) => Err(AppError::not_found("mp3")),
+        Ok(info) => Ok(info),
+        Err(BlobError::NotFound) => Err(AppError::not_found("mp3")),
         Err(e) => Err(AppError::unavailable(e)),
     }
 }
 
+/// The MP3 `id` (described by `info`) as the answer to a GET or HEAD, honouring `Range` and
+/// `If-None-Match`.
 async fn send_mp3(
     state: &DownloadState,
-    user: &AuthUser,
+    info: &BlobInfo,
     id: &str,
     method: &Method,
     headers: &HeaderMap,
     attachment: bool,
 ) -> Result<Response, AppError> {
-    let info = owned_mp3(state, user, id).await?;
     let etag = HeaderValue::from_str(&info.etag).map_err(AppError::internal)?;
     let mut response = Response::builder()
         .header(header::ETAG, etag.clone())

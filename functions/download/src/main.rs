@@ -10,7 +10,8 @@ fn main() -> std::process::ExitCode {
         let backends = Backends::for_function(&config);
         let verifier = Arc::new(TokenVerifier::new(&keys::load_public(&config)?, &config.jwt_issuer)?);
         let blobs = backends.blob_store().await?;
-        let router = download::router(download::DownloadState { blobs, verifier });
+        let links = platform::auth::links::load(&config)?;
+        let router = download::router(download::DownloadState { blobs, verifier, links, public_url: config.public_url.clone() });
         Ok(Function { router, ready: backends.readiness() })
     })
 }

@@ -44,6 +44,7 @@ impl Platform {
         let keys = keys::load(config)?;
         let signer = Arc::new(TokenSigner::new(keys.private_pem.as_str(), &config.jwt_issuer, config.token_ttl)?);
         let verifier = Arc::new(TokenVerifier::new(&keys.public_pem, &config.jwt_issuer)?);
+        let links = platform::auth::links::load(config)?;
 
         let convert_state = ConvertState {
             blobs: blobs.clone(),
@@ -76,7 +77,7 @@ impl Platform {
                 event_source: EVENT_SOURCE.into(),
                 pending: Default::default(),
             }))
-            .merge(download::router(download::DownloadState { blobs, verifier }))
+            .merge(download::router(download::DownloadState { blobs, verifier, links, public_url: config.public_url.clone() }))
             .merge(health_router(ready))
             .route("/metrics", get(metrics::handler))
             .layer(TraceLayer::new_for_http());

@@ -8,5 +8,6 @@ mod job_stream;
 mod lambda;
 mod poisoned_jobs;
 mod quota;
+mod share_links;
 mod throttle;
 mod upload;

@@ -14,3 +14,4 @@ mod job_stream;
 mod load;
 mod redrive;
 mod seed_flow;
+mod share_links;

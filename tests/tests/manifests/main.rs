@@ -260,12 +260,16 @@ fn needs(function: &str) -> Vec<&'static str> {
     if main.contains("event_key()") {
         needs.push("MP3CONVERT_EVENT_KEY");
     }
+    if main.contains("links::load(") {
+        needs.push("MP3CONVERT_LINK_KEY");
+    }
     needs
 }
 
 #[test]
 fn every_function_gets_what_it_needs_and_only_auth_the_private_key() {
     assert_eq!(needs("auth"), ["MP3CONVERT_JWT_PUBLIC_KEY", "MP3CONVERT_JWT_PRIVATE_KEY", "MP3CONVERT_MYSQL_URL"]);
+    assert_eq!(needs("download"), ["MP3CONVERT_JWT_PUBLIC_KEY", "MP3CONVERT_MONGODB_URL", "MP3CONVERT_LINK_KEY"]);
     let manifests = all_manifests();
     for function in FUNCTIONS {
         let service = service(function);
@@ -296,6 +300,15 @@ fn every_function_gets_what_it_needs_and_only_auth_the_private_key() {
                 service.origin
             );
             assert!(files.values().all(|(_, key)| !key.contains("private")), "{}: must not mount the private key", service.origin);
+        }
+        // The download function alone holds the share-link key.
+        let link_key = "MP3CONVERT_LINK_KEY";
+        if !needs(function).contains(&link_key) {
+            assert!(
+                !has(link_key) && !environment.contains_key(&format!("{link_key}_FILE")),
+                "{}: must not get the link key",
+                service.origin
+            );
         }
         assert_eq!(resolve(&manifests, &service, &environment["MP3CONVERT_MODE"]), "production", "{}", service.origin);
         assert_eq!(resolve(&manifests, &service, &environment["MP3CONVERT_LOG_FORMAT"]), "json", "{}", service.origin);

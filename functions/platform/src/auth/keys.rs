@@ -36,21 +36,29 @@ pub fn load_public(config: &Config) -> anyhow::Result<String> {
     }
 }
 
-fn load_or_generate(dir: &Path) -> anyhow::Result<KeyPair> {
-    let private = dir.join(PRIVATE_FILE);
-    if !private.exists() {
+/// The secret in `dir/file`, made by `make` and published there first if missing (mode
+/// 0600). Processes starting at once agree on one: it is published with a hard link, which
+/// fails for all but the first.
+pub(crate) fn generated_once(dir: &Path, file: &str, what: &str, make: impl FnOnce() -> anyhow::Result<String>) -> anyhow::Result<String> {
+    let path = dir.join(file);
+    if !path.exists() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let temp = dir.join(format!(".{PRIVATE_FILE}.{}", crate::new_id()));
-        write_private(&temp, &KeyPair::generate()?.private_pem)?;
-        let published = std::fs::hard_link(&temp, &private);
+        let temp = dir.join(format!(".{file}.{}", crate::new_id()));
+        write_private(&temp, &make()?)?;
+        let published = std::fs::hard_link(&temp, &path);
         let _ = std::fs::remove_file(&temp);
         match published {
-            Ok(()) => tracing::info!(dir = %dir.display(), "generated a dev JWT key pair"),
+            Ok(()) => tracing::info!(dir = %dir.display(), "generated {what}"),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).with_context(|| format!("writing {}", private.display())),
+            Err(e) => return Err(e).with_context(|| format!("writing {}", path.display())),
         }
     }
-    let private_pem = std::fs::read_to_string(&private).with_context(|| format!("reading {}", private.display()))?;
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn load_or_generate(dir: &Path) -> anyhow::Result<KeyPair> {
+    let private = dir.join(PRIVATE_FILE);
+    let private_pem = generated_once(dir, PRIVATE_FILE, "a dev JWT key pair", || Ok(KeyPair::generate()?.private_pem))?;
     let keys = KeyPair::from_private_pem(&private_pem).with_context(|| format!("{} is not an Ed25519 PKCS#8 key", private.display()))?;
     // For tools that want the public key as a file (e.g. to configure another service).
     let public = dir.join(PUBLIC_FILE);

@@ -45,6 +45,12 @@ pub struct Config {
     /// The key of the platform's event signatures (`MP3CONVERT_EVENT_KEY`(`_FILE`)); see
     /// `event_bus::signature`.
     pub event_key: Option<Secret>,
+    /// The key of MP3 share links (`MP3CONVERT_LINK_KEY`(`_FILE`)); see `auth::links`.
+    pub link_key: Option<Secret>,
+    /// The platform's public base URL (`MP3CONVERT_PUBLIC_URL`, e.g. `https://mp3.example.com`)
+    /// for the links it hands out; without it, the request's `Host` (and
+    /// `X-Forwarded-Proto`).
+    pub public_url: Option<String>,
     /// MySQL (`MP3CONVERT_MYSQL_URL`): users, instead of the data directory's SQLite.
     pub mysql_url: Option<Secret>,
     /// Where a deployed function sends the events it emits.
@@ -206,6 +212,10 @@ impl Config {
             mongodb_database: lookup("MP3CONVERT_MONGODB_DATABASE").unwrap_or_else(|| "mp3convert".to_owned()),
             mysql_url: lookup("MP3CONVERT_MYSQL_URL").map(Secret::new),
             event_key: inline_or_file("MP3CONVERT_EVENT_KEY", "MP3CONVERT_EVENT_KEY_FILE", &lookup)?.map(Secret::new),
+            link_key: inline_or_file("MP3CONVERT_LINK_KEY", "MP3CONVERT_LINK_KEY_FILE", &lookup)?.map(Secret::new),
+            public_url: lookup("MP3CONVERT_PUBLIC_URL")
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
             events_out,
             job_lease,
             redrive_after,
