@@ -13,6 +13,7 @@ pub mod auth;
 pub mod blob_store;
 pub mod config;
 pub mod event_bus;
+pub mod hmac_key;
 pub mod http;
 pub mod job_store;
 pub mod model;

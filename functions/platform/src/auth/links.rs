@@ -6,8 +6,6 @@
 //! Without a configured key, dev mode generates one into the data directory (shared by the
 //! dev processes that use it, like the JWT pair: see `keys`); production refuses to start.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -15,9 +13,8 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use crate::config::{Config, Mode};
+use crate::hmac_key::{HmacKey, MIN_KEY_BYTES};
 
-/// The shortest key accepted, in characters.
-const MIN_KEY_CHARS: usize = 32;
 const KEY_FILE: &str = "link.key";
 
 /// Why a link is refused.
@@ -30,27 +27,17 @@ pub enum LinkError {
 }
 
 /// The key share links are signed and checked with.
-#[derive(Clone)]
-pub struct LinkKey(Arc<[u8]>);
-
-impl std::fmt::Debug for LinkKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LinkKey(***)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct LinkKey(HmacKey);
 
 impl LinkKey {
     /// A key from the Secret's value; `Err` says why it cannot be one.
     pub fn new(secret: &str) -> Result<Self, String> {
-        let secret = secret.trim();
-        if secret.len() < MIN_KEY_CHARS {
-            return Err(format!("a link key needs at least {MIN_KEY_CHARS} characters (e.g. `openssl rand -base64 32`)"));
-        }
-        Ok(Self(secret.as_bytes().into()))
+        HmacKey::new(secret, "a link key").map(Self)
     }
 
     fn mac(&self, mp3_id: &str, expires: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts every key length");
+        let mut mac = self.0.mac();
         mac.update(format!("mp3convert-link-v1\n{mp3_id}\n{expires}").as_bytes());
         mac
     }
@@ -76,7 +63,7 @@ pub fn load(config: &Config) -> anyhow::Result<LinkKey> {
         None => {
             anyhow::ensure!(
                 config.mode == Mode::Dev,
-                "production mode needs MP3CONVERT_LINK_KEY(_FILE) to sign share links (a Secret of at least {MIN_KEY_CHARS} \
+                "production mode needs MP3CONVERT_LINK_KEY(_FILE) to sign share links (a Secret of at least {MIN_KEY_BYTES} \
                  characters, held by the download function alone); a generated key is only for MP3CONVERT_MODE=dev"
             );
             super::keys::generated_once(&config.data_dir.join("keys"), KEY_FILE, "a dev share-link key", || {

@@ -23,13 +23,11 @@ use axum::http::StatusCode;
 
 use super::{Event, EventBus, EventBusError};
 use crate::config::{Config, Mode};
+use crate::hmac_key::{HmacKey, MIN_KEY_BYTES};
 use crate::http::{AppError, metrics};
 
 /// The CloudEvents extension attribute that holds the signature.
 pub const EXTENSION: &str = "mp3convertsig";
-
-/// Shortest key accepted: 32 bytes, the HMAC-SHA256 block's half.
-const MIN_KEY_BYTES: usize = 32;
 
 /// Why an event's signature was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -41,28 +39,17 @@ pub enum SignatureError {
 }
 
 /// The key events are signed and checked with.
-#[derive(Clone)]
-pub struct EventKey(Arc<[u8]>);
-
-impl std::fmt::Debug for EventKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EventKey(***)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct EventKey(HmacKey);
 
 impl EventKey {
     /// A key from the Secret's value; `Err` says why it cannot be one.
     pub fn new(secret: &str) -> Result<Self, String> {
-        let secret = secret.trim();
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(format!("an event key needs at least {MIN_KEY_BYTES} characters (e.g. `openssl rand -base64 32`)"));
-        }
-        Ok(Self(secret.as_bytes().into()))
+        HmacKey::new(secret, "an event key").map(Self)
     }
 
     fn mac(&self, id: &str, source: &str, ty: &str, subject: Option<&str>, data: &serde_json::Value) -> Hmac<Sha256> {
-        // HMAC takes a key of any length.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts every key length");
+        let mut mac = self.0.mac();
         for part in ["mp3convert-event-v1", id, source, ty, subject.unwrap_or_default()] {
             mac.update(part.as_bytes());
             mac.update(b"\n");
