@@ -100,6 +100,17 @@ impl TestApp {
         .await
     }
 
+    /// Uploads a 1 s video named `clip.mp4`, waits for its MP3 and returns the MP3's id and
+    /// the video's audio duration.
+    pub async fn converted_mp3(&self, user: &TestUser) -> (String, f64) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let video = crate::fixtures::video(dir.path(), "clip.mp4", 1.0);
+        let uploaded: Value = self.upload(user, &video).await.json().await.expect("upload json");
+        let job = self.finished_job(user, uploaded["job_id"].as_str().expect("job_id")).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        (job["mp3_id"].as_str().expect("mp3_id").to_owned(), crate::fixtures::audio_duration(&video))
+    }
+
     /// Files stored in a bucket's directory (data files, not sidecars).
     pub fn stored_files(&self, bucket: &str) -> usize {
         count_files(&self.data_dir.join("blobs").join(bucket), |name| !name.ends_with(".json"))

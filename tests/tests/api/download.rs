@@ -1,23 +1,11 @@
-use serde_json::Value;
-use tests::app::{TestApp, TestUser};
+use tests::app::TestApp;
 use tests::fixtures;
-
-/// Uploads a 1 s video named `clip.mp4`, waits for its MP3 and returns the MP3's id and the
-/// video's audio duration.
-async fn converted_mp3(app: &TestApp, user: &TestUser) -> (String, f64) {
-    let dir = tempfile::tempdir().unwrap();
-    let video = fixtures::video(dir.path(), "clip.mp4", 1.0);
-    let uploaded: Value = app.upload(user, &video).await.json().await.unwrap();
-    let job = app.finished_job(user, uploaded["job_id"].as_str().unwrap()).await;
-    assert_eq!(job["status"], "succeeded", "{job}");
-    (job["mp3_id"].as_str().unwrap().to_owned(), fixtures::audio_duration(&video))
-}
 
 #[tokio::test]
 async fn the_seed_download_is_an_attachment_named_after_the_video() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, seconds) = converted_mp3(&app, &user).await;
+    let (mp3_id, seconds) = app.converted_mp3(&user).await;
     let response = app.client.get(app.at(&format!("/download?fid={mp3_id}"))).bearer_auth(&user.token).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "audio/mpeg");
@@ -47,7 +35,7 @@ async fn the_seed_download_needs_a_fid_and_hides_unknown_ones() {
 async fn another_users_mp3_is_404_everywhere() {
     let app = TestApp::spawn().await;
     let (alice, bob) = (app.user().await, app.user().await);
-    let (mp3_id, _) = converted_mp3(&app, &alice).await;
+    let (mp3_id, _) = app.converted_mp3(&alice).await;
     for (method, path) in [
         ("GET", format!("/download?fid={mp3_id}")),
         ("GET", format!("/api/v1/mp3s/{mp3_id}")),
@@ -65,7 +53,7 @@ async fn another_users_mp3_is_404_everywhere() {
 async fn ranges_are_served_as_206_and_bad_ones_as_416() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, _) = converted_mp3(&app, &user).await;
+    let (mp3_id, _) = app.converted_mp3(&user).await;
     let url = app.at(&format!("/api/v1/mp3s/{mp3_id}"));
     let whole = app.client.get(&url).bearer_auth(&user.token).send().await.unwrap();
     assert_eq!(whole.status(), 200);
@@ -91,7 +79,7 @@ async fn ranges_are_served_as_206_and_bad_ones_as_416() {
 async fn etag_head_and_if_none_match() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, _) = converted_mp3(&app, &user).await;
+    let (mp3_id, _) = app.converted_mp3(&user).await;
     let url = app.at(&format!("/api/v1/mp3s/{mp3_id}"));
     let head = app.client.head(&url).bearer_auth(&user.token).send().await.unwrap();
     assert_eq!(head.status(), 200);
@@ -111,7 +99,7 @@ async fn etag_head_and_if_none_match() {
 async fn a_deleted_mp3_is_gone() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, _) = converted_mp3(&app, &user).await;
+    let (mp3_id, _) = app.converted_mp3(&user).await;
     let url = app.at(&format!("/api/v1/mp3s/{mp3_id}"));
     assert_eq!(app.client.delete(&url).bearer_auth(&user.token).send().await.unwrap().status(), 204);
     assert_eq!(app.client.get(&url).bearer_auth(&user.token).send().await.unwrap().status(), 404);

@@ -9,16 +9,6 @@ use tests::fixtures;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Uploads a 1 s video, waits for its MP3 and returns the MP3's id and the audio's duration.
-async fn converted_mp3(app: &TestApp, user: &TestUser) -> (String, f64) {
-    let dir = tempfile::tempdir().unwrap();
-    let video = fixtures::video(dir.path(), "clip.mp4", 1.0);
-    let uploaded: Value = app.upload(user, &video).await.json().await.unwrap();
-    let job = app.finished_job(user, uploaded["job_id"].as_str().unwrap()).await;
-    assert_eq!(job["status"], "succeeded", "{job}");
-    (job["mp3_id"].as_str().unwrap().to_owned(), fixtures::audio_duration(&video))
-}
-
 async fn new_link(app: &TestApp, user: &TestUser, mp3_id: &str, body: Value) -> reqwest::Response {
     app.client.post(app.at(&format!("/api/v1/mp3s/{mp3_id}/links"))).bearer_auth(&user.token).json(&body).send().await.unwrap()
 }
@@ -42,7 +32,7 @@ async fn error_code(response: reqwest::Response) -> (u16, String) {
 async fn a_link_downloads_the_mp3_without_a_token_until_it_expires() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, seconds) = converted_mp3(&app, &user).await;
+    let (mp3_id, seconds) = app.converted_mp3(&user).await;
 
     let before = OffsetDateTime::now_utc();
     let (url, expires_at) = link(&app, &user, &mp3_id, 3600).await;
@@ -75,8 +65,8 @@ async fn a_link_downloads_the_mp3_without_a_token_until_it_expires() {
 async fn a_tampered_link_is_403() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, _) = converted_mp3(&app, &user).await;
-    let (other_id, _) = converted_mp3(&app, &user).await;
+    let (mp3_id, _) = app.converted_mp3(&user).await;
+    let (other_id, _) = app.converted_mp3(&user).await;
     let (url, _) = link(&app, &user, &mp3_id, 600).await;
     let (path, query) = url.split_once('?').unwrap();
     let expires: i64 = query.split('&').find_map(|p| p.strip_prefix("expires=")).unwrap().parse().unwrap();
@@ -100,7 +90,7 @@ async fn a_tampered_link_is_403() {
 async fn links_are_only_for_the_owner_and_last_from_a_second_to_30_days() {
     let app = TestApp::spawn().await;
     let (alice, bob) = (app.user().await, app.user().await);
-    let (mp3_id, _) = converted_mp3(&app, &alice).await;
+    let (mp3_id, _) = app.converted_mp3(&alice).await;
     assert_eq!(error_code(new_link(&app, &bob, &mp3_id, json!({ "expires_in": 60 })).await).await, (404, "not_found".to_owned()));
     assert_eq!(new_link(&app, &alice, "nope", json!({ "expires_in": 60 })).await.status(), 404);
     let anonymous =
@@ -121,7 +111,7 @@ async fn links_are_only_for_the_owner_and_last_from_a_second_to_30_days() {
 async fn a_deleted_mp3_s_link_is_404() {
     let app = TestApp::spawn().await;
     let user = app.user().await;
-    let (mp3_id, _) = converted_mp3(&app, &user).await;
+    let (mp3_id, _) = app.converted_mp3(&user).await;
     let (url, _) = link(&app, &user, &mp3_id, 600).await;
     let deleted = app.client.delete(app.at(&format!("/api/v1/mp3s/{mp3_id}"))).bearer_auth(&user.token).send().await.unwrap();
     assert_eq!(deleted.status(), 204);
@@ -132,7 +122,7 @@ async fn a_deleted_mp3_s_link_is_404() {
 async fn the_public_url_is_the_links_base() {
     let app = TestApp::spawn_with(&[("MP3CONVERT_PUBLIC_URL", "https://mp3.example.com/")]).await;
     let user = app.user().await;
-    let (mp3_id, _) = converted_mp3(&app, &user).await;
+    let (mp3_id, _) = app.converted_mp3(&user).await;
     let (url, _) = link(&app, &user, &mp3_id, 60).await;
     assert!(url.starts_with(&format!("https://mp3.example.com/api/v1/mp3s/{mp3_id}/shared?expires=")), "{url}");
     // The same link on this server's own address works: the signature is over the id and expiry.
