@@ -86,7 +86,12 @@ pub fn parse(f: &[u8]) -> Option<(AudioCodecParameters, Packetizer)> {
         0x0160 | 0x0161 if block_align > 0 => {
             // The decoder wants the whole format: rate, bit rate and the codec's flags.
             params.for_codec(CODEC_ID_WMA).with_extra_data(f.to_vec().into_boxed_slice());
-            Packetizer::blocks(block_align, 0, 1)
+            // WMA is constant bit rate: a block's share of a second times the rate, for the
+            // packets' timestamps (and so the conversion's progress).
+            let frames = le32(f, 8)
+                .filter(|b| *b > 0)
+                .and_then(|bytes_per_sec| (block_align as u64).checked_mul(u64::from(rate))?.checked_div(u64::from(bytes_per_sec)));
+            Packetizer::blocks(block_align, frames.and_then(|n| u32::try_from(n).ok()).unwrap_or(0), 1)
         }
         0x2001 => {
             params.for_codec(CODEC_ID_DCA);
