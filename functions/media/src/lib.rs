@@ -139,6 +139,17 @@ pub fn convert(
 /// rename, so a failed conversion leaves no half file; the file's mode follows the umask. In a
 /// worker process when `sandbox` is given (see [`isolate`]), in this one otherwise.
 pub fn convert_file(input: &Path, output: &Path, options: &Options, sandbox: Option<&isolate::Sandbox>) -> Result<Report, MediaError> {
+    convert_file_with_progress(input, output, options, sandbox, &mut |_| {})
+}
+
+/// [`convert_file`], calling `progress` as [`convert`] does.
+pub fn convert_file_with_progress(
+    input: &Path,
+    output: &Path,
+    options: &Options,
+    sandbox: Option<&isolate::Sandbox>,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Report, MediaError> {
     let source = File::open(input)?;
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -152,7 +163,7 @@ pub fn convert_file(input: &Path, output: &Path, options: &Options, sandbox: Opt
     let mut tmp = builder.prefix(".mp3convert-").suffix(".part").tempfile_in(dir)?;
     let report = {
         let mut sink = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        let (progress, cancel) = (&mut |_| {}, &AtomicBool::new(false));
+        let cancel = &AtomicBool::new(false);
         let report = match sandbox {
             Some(sandbox) => isolate::convert(sandbox, Box::new(source), &mut sink, options, progress, cancel)?,
             None => convert(Box::new(source), &mut sink, options, progress, cancel)?,

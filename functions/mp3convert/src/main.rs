@@ -114,7 +114,11 @@ fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> E
         encode_threads: limits.encode_threads,
         ..media::Options::for_path(input, preset)
     };
-    match media::convert_file(input, output, &options, Some(&sandbox)) {
+    let bar = progress_bar();
+    let converted =
+        media::convert_file_with_progress(input, output, &options, Some(&sandbox), &mut |p| bar.set_position((p * 1000.0) as u64));
+    bar.finish_and_clear();
+    match converted {
         Ok(report) => {
             let note = if report.truncated { " (input truncated: converted the readable part)" } else { "" };
             eprintln!(
@@ -133,4 +137,15 @@ fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> E
             ExitCode::FAILURE
         }
     }
+}
+
+/// The conversion's progress on stderr, drawn only when stderr is a terminal (a pipe or a
+/// file gets the final line alone).
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(1000), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} converting [{bar:30}] {percent:>3}% {elapsed} (about {eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

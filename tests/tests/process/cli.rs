@@ -89,3 +89,26 @@ fn production_mode_without_keys_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("MP3CONVERT_JWT_PRIVATE_KEY"), "{stderr}");
 }
+
+/// On a terminal (`script` gives it one), `convert` draws its progress; the bar moves through
+/// the file (a WMA's, whose packets are timed from its bit rate). Through a pipe, only the
+/// final line.
+#[test]
+fn convert_shows_progress_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let wma = dir.path().join("in.wma");
+    fixtures::ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=120", "-ac", "2", "-c:a", "wmav2"], &wma);
+    let out = dir.path().join("out.mp3");
+    let command = format!("'{}' convert '{}' '{}'", binary().display(), wma.display(), out.display());
+    let on_terminal = Command::new("script").args(["-qec", &command, "/dev/null"]).output().unwrap();
+    assert!(on_terminal.status.success(), "{on_terminal:?}");
+    let screen = String::from_utf8_lossy(&on_terminal.stdout);
+    let shown: Vec<u32> = screen.split('\r').filter_map(|draw| draw.split("] ").nth(1)?.split('%').next()?.trim().parse().ok()).collect();
+    assert!(shown.iter().any(|p| (1..100).contains(p)), "no progress between 0 and 100% drawn: {shown:?}");
+    assert!(screen.contains("s of wma audio"), "the final line follows the bar: {screen:?}");
+
+    let piped = Command::new(binary()).arg("convert").arg(&wma).arg(&out).output().unwrap();
+    assert!(piped.status.success());
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(!stderr.contains("converting") && !stderr.contains('\r') && !stderr.contains('\u{1b}'), "a bar in piped output: {stderr:?}");
+}
