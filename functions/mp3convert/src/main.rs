@@ -1,4 +1,7 @@
-//! `mp3convert`: serve the whole platform (the default), or convert one file.
+//! `mp3convert`: serve the whole platform (the default), convert one file, or upload one to a
+//! server (`client`).
+
+mod client;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +36,22 @@ enum Command {
         #[arg(long, default_value = "v2")]
         preset: String,
     },
+    /// Upload a file to a server, follow its conversion and download the MP3.
+    Upload {
+        file: PathBuf,
+        /// The server's base URL
+        #[arg(long, env = "MP3CONVERT_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// A token from POST /api/v1/tokens
+        #[arg(long, env = "MP3CONVERT_TOKEN", hide_env_values = true)]
+        token: String,
+        /// v0..v9 (VBR quality) or cbr32..cbr320 [default: the server's]
+        #[arg(long)]
+        preset: Option<String>,
+        /// Where the MP3 goes [default: the file's name with .mp3, here]
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Internal: one conversion's worker process, driven over stdin/stdout by its parent.
     #[command(name = "convert-worker", hide = true)]
     ConvertWorker,
@@ -43,7 +62,28 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve { addr: None, data_dir: None }) {
         Command::Serve { addr, data_dir } => serve(addr, data_dir),
         Command::Convert { input, output, preset } => convert(&input, &output, &preset),
+        Command::Upload { file, server, token, preset, output } => upload(client::Upload { file, server, token, preset, output }),
         Command::ConvertWorker => media::isolate::worker_main(),
+    }
+}
+
+fn upload(upload: client::Upload) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("mp3convert: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(client::run(upload)) {
+        Ok(output) => {
+            eprintln!("{}: downloaded", output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mp3convert: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

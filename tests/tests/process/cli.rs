@@ -112,3 +112,62 @@ fn convert_shows_progress_on_a_terminal_only() {
     let stderr = String::from_utf8_lossy(&piped.stderr);
     assert!(!stderr.contains("converting") && !stderr.contains('\r') && !stderr.contains('\u{1b}'), "a bar in piped output: {stderr:?}");
 }
+
+/// `mp3convert upload` against a running server: the MP3 arrives and decodes; a wrong token
+/// and an unreachable server each end with exit status 1 and a line that says so.
+#[test]
+fn upload_sends_a_file_to_a_server_and_brings_back_its_mp3() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("MP3CONVERT_MODE", "dev")
+        .env("MP3CONVERT_WORKERS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ready on") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the server exited before it was ready");
+    }
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+    let body = r#"{"email":"cli@example.com","password":"a long password"}"#;
+    tests::curl(&["-X", "POST", "-H", "content-type: application/json", "-d", body, &format!("{url}/api/v1/users")]);
+    let tokens: serde_json::Value = serde_json::from_str(&tests::curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        body,
+        &format!("{url}/api/v1/tokens"),
+    ]))
+    .unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+
+    let video = fixtures::video(dir.path(), "talk.mp4", 2.0);
+    let out = dir.path().join("talk.mp3");
+    let done = Command::new(binary())
+        .args(["upload", "--server", &url, "--preset", "v4", "-o"])
+        .arg(&out)
+        .arg(&video)
+        .env("MP3CONVERT_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    fixtures::assert_mp3(&out, fixtures::audio_duration(&video));
+
+    let refused = Command::new(binary()).args(["upload", "--server", &url, "--token", "not-a-token"]).arg(&video).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("invalid_token"), "{}", String::from_utf8_lossy(&refused.stderr));
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    let gone = Command::new(binary()).args(["upload", "--server", &url, "--token", token]).arg(&video).output().unwrap();
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("cannot reach"), "{}", String::from_utf8_lossy(&gone.stderr));
+}
