@@ -33,27 +33,34 @@ fn convert_honours_the_umask() {
     }
 }
 
-/// Logs written to a pipe or a file carry no ANSI colour codes.
-#[test]
-fn logs_to_a_pipe_are_not_coloured() {
+/// `mp3convert serve` in dev mode on a free port, with `data_dir`.
+fn serve(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(binary());
+    command.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"]).arg(data_dir).env("MP3CONVERT_MODE", "dev");
+    command
+}
+
+/// Starts the server and waits for its "ready on" line; returns it and its URL.
+fn started(mut command: Command) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(binary())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("MP3CONVERT_MODE", "dev")
-        .env("RUST_LOG", "info")
-        .env_remove("NO_COLOR")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = command.stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut stdout = BufReader::new(server.stdout.take().unwrap());
     let mut line = String::new();
     while !line.contains("ready on") {
         line.clear();
         assert!(stdout.read_line(&mut line).unwrap() > 0, "the server exited before it was ready");
     }
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+    (server, url)
+}
+
+/// Logs written to a pipe or a file carry no ANSI colour codes.
+#[test]
+fn logs_to_a_pipe_are_not_coloured() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = serve(dir.path());
+    command.env("RUST_LOG", "info").env_remove("NO_COLOR").stderr(std::process::Stdio::piped());
+    let (mut server, _) = started(command);
     server.kill().unwrap();
     let output = server.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -117,24 +124,10 @@ fn convert_shows_progress_on_a_terminal_only() {
 /// and an unreachable server each end with exit status 1 and a line that says so.
 #[test]
 fn upload_sends_a_file_to_a_server_and_brings_back_its_mp3() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(binary())
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("MP3CONVERT_MODE", "dev")
-        .env("MP3CONVERT_WORKERS", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("ready on") {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "the server exited before it was ready");
-    }
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+    let mut command = serve(&dir.path().join("data"));
+    command.env("MP3CONVERT_WORKERS", "1").stderr(std::process::Stdio::null());
+    let (mut server, url) = started(command);
     let body = r#"{"email":"cli@example.com","password":"a long password"}"#;
     tests::curl(&["-X", "POST", "-H", "content-type: application/json", "-d", body, &format!("{url}/api/v1/users")]);
     let tokens: serde_json::Value = serde_json::from_str(&tests::curl(&[
