@@ -33,10 +33,12 @@ fn convert_honours_the_umask() {
     }
 }
 
-/// `mp3convert serve` in dev mode on a free port, with `data_dir`.
+/// `mp3convert serve` in dev mode on a free port, with everything in `data_dir` (not in the
+/// services the test command exports for other tests).
 fn serve(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(binary());
     command.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"]).arg(data_dir).env("MP3CONVERT_MODE", "dev");
+    command.env_remove("MP3CONVERT_MYSQL_URL").env_remove("MP3CONVERT_MONGODB_URL");
     command
 }
 
@@ -128,15 +130,15 @@ fn upload_sends_a_file_to_a_server_and_brings_back_its_mp3() {
     let mut command = serve(&dir.path().join("data"));
     command.env("MP3CONVERT_WORKERS", "1").stderr(std::process::Stdio::null());
     let (mut server, url) = started(command);
-    let body = r#"{"email":"cli@example.com","password":"a long password"}"#;
-    tests::curl(&["-X", "POST", "-H", "content-type: application/json", "-d", body, &format!("{url}/api/v1/users")]);
+    let body = serde_json::json!({ "email": format!("{}@example.com", platform::new_id()), "password": "a long password" }).to_string();
+    tests::curl(&["-X", "POST", "-H", "content-type: application/json", "-d", &body, &format!("{url}/api/v1/users")]);
     let tokens: serde_json::Value = serde_json::from_str(&tests::curl(&[
         "-X",
         "POST",
         "-H",
         "content-type: application/json",
         "-d",
-        body,
+        &body,
         &format!("{url}/api/v1/tokens"),
     ]))
     .unwrap();
