@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
+
+use crate::progress::bar;
 
 /// What to upload, where, and where the MP3 goes.
 pub struct Upload {
@@ -118,14 +120,6 @@ async fn download(client: &reqwest::Client, server: &str, token: &str, mp3_id: &
     }
     file.sync_all().await.map_err(|e| e.to_string())?;
     tokio::fs::rename(&partial, output).await.map_err(|e| format!("{}: {e}", output.display()))
-}
-
-fn bar(length: u64, template: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }
 
 fn unreachable_server(server: &str, error: &reqwest::Error) -> String {

@@ -2,6 +2,7 @@
 //! server (`client`).
 
 mod client;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -154,7 +155,7 @@ fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> E
         encode_threads: limits.encode_threads,
         ..media::Options::for_path(input, preset)
     };
-    let bar = progress_bar();
+    let bar = progress::bar(1000, "{spinner} converting [{bar:30}] {percent:>3}% {elapsed} (about {eta} left)");
     let converted =
         media::convert_file_with_progress(input, output, &options, Some(&sandbox), &mut |p| bar.set_position((p * 1000.0) as u64));
     bar.finish_and_clear();
@@ -177,15 +178,4 @@ fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> E
             ExitCode::FAILURE
         }
     }
-}
-
-/// The conversion's progress on stderr, drawn only when stderr is a terminal (a pipe or a
-/// file gets the final line alone).
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(Some(1000), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} converting [{bar:30}] {percent:>3}% {elapsed} (about {eta} left)")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }
