@@ -15,7 +15,8 @@
 # Everything (config, generated passwords, data, logs, the FerretDB binary) lives under
 # local-dev/.run/ (override with LOCAL_DEV_RUN_DIR); run as root, PostgreSQL (which refuses
 # to run as root) runs as the postgres user with its data under /var/tmp, linked from
-# .run/postgresql. Reset: `stop`, then rm -rf local-dev/.run and that link's target.
+# .run/postgresql (a cluster there no .run links to is stale, and start removes it).
+# Reset: `stop`, then rm -rf local-dev/.run and that link's target.
 # Servers listen on 127.0.0.1 only, on non-default ports (see local-dev/README.md); the
 # ports can be overridden by LOCAL_DEV_{AMQP,MYSQL,MONGODB,POSTGRESQL}_PORT on the first
 # start only (they are then kept in .run/config.env).
@@ -377,11 +378,20 @@ pg_psql() {
 pg_start() {
     PG_BIN="$(pg_bin)"
     [[ -n "$PG_BIN" ]] || die "PostgreSQL is not installed (apt-get install postgresql)"
-    mkdir -p "$PG_DIR"
     if [[ $(id -u) -eq 0 ]]; then
+        # A cluster under /var/tmp that this run directory does not link to was left by an
+        # earlier run directory at the same path (a clean clone, or rm -rf .run): its password
+        # is not the one in config.env, so it cannot be used; start afresh.
+        if [[ ! -L "$RUN/postgresql" && -e "$PG_DIR" ]]; then
+            pg_stop
+            log "removing PostgreSQL data left by an earlier $RUN ($PG_DIR)"
+            rm -rf "$PG_DIR"
+        fi
+        mkdir -p "$PG_DIR"
         chown postgres: "$PG_DIR"
         ln -sfn "$PG_DIR" "$RUN/postgresql"
     fi
+    mkdir -p "$PG_DIR"
     chmod 700 "$PG_DIR"
     if [[ -n "$(live_pid "$PG_DIR/postgres.pid")" ]]; then log "PostgreSQL already running"; return 0; fi
     check_port_free "$POSTGRESQL_PORT" PostgreSQL
