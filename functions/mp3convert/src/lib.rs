@@ -27,6 +27,7 @@ pub const EVENT_SOURCE: &str = "/mp3convert/embedded";
 pub struct Platform {
     pub router: Router,
     workers: WorkerPool,
+    sweeping: tokio_util::sync::CancellationToken,
     limits: platform::config::Limits,
 }
 
@@ -62,6 +63,9 @@ impl Platform {
         };
         let workers = WorkerPool::start(convert_state, config.workers, events.subscribe()).await?;
 
+        // Retention on a timer (MP3CONVERT_SWEEP_SECS), stopped with the workers.
+        let sweeping = tokio_util::sync::CancellationToken::new();
+        upload::retention::Sweeper::new(blobs.clone(), jobs.clone(), config.retention).spawn_timer(sweeping.clone());
         let ready = backends.readiness();
         let router = Router::new()
             .merge(auth::router(auth::AuthState::new(users, signer, config.signup_open, &config.limits)))
@@ -81,7 +85,7 @@ impl Platform {
             .merge(health_router(ready))
             .route("/metrics", get(metrics::handler))
             .layer(TraceLayer::new_for_http());
-        Ok(Self { router, workers, limits: config.limits.clone() })
+        Ok(Self { router, workers, sweeping, limits: config.limits.clone() })
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops the workers (running
@@ -93,6 +97,7 @@ impl Platform {
     ) -> anyhow::Result<()> {
         let stopping = tokio_util::sync::CancellationToken::new();
         let served = platform::http::serve(listener, self.router, &self.limits, shutdown, stopping).await;
+        self.sweeping.cancel();
         self.workers.shutdown().await;
         served.context("serving HTTP")
     }

@@ -9,6 +9,8 @@
 //! - [`job_events`]: `POST /events/*`, the Broker's job-status and dead-letter deliveries.
 //! - [`redrive`]: `POST /events/redrive` and a timer: queued jobs whose announcement was
 //!   lost are announced again.
+//! - [`retention`]: `POST /events/sweep` and a timer: files past `MP3CONVERT_VIDEO_TTL_SECS`
+//!   or `MP3CONVERT_MP3_TTL_SECS` are deleted.
 //!
 //! [`incoming`] turns a request body into one checked file stream; [`multipart`] bounds
 //! multipart framing (part headers, part count) before multer reads it; [`sniff`] rejects
@@ -20,6 +22,7 @@ mod job_stream;
 mod multipart;
 mod quota;
 pub mod redrive;
+pub mod retention;
 mod routes;
 mod sniff;
 

@@ -8,6 +8,7 @@ mod job_stream;
 mod lambda;
 mod poisoned_jobs;
 mod quota;
+mod retention;
 mod share_links;
 mod throttle;
 mod upload;

@@ -13,5 +13,6 @@ mod forged_events;
 mod job_stream;
 mod load;
 mod redrive;
+mod retention;
 mod seed_flow;
 mod share_links;

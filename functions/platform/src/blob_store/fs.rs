@@ -141,7 +141,14 @@ fn uncount(usage: &mut HashMap<String, u64>, owner_id: &str, size: u64) {
 }
 
 fn info(id: &str, sidecar: Sidecar) -> BlobInfo {
-    BlobInfo { id: id.to_owned(), size: sidecar.size, etag: format!("\"{:x}-{:x}\"", sidecar.size, sidecar.written_ns), meta: sidecar.meta }
+    let nanos = u64::try_from(sidecar.written_ns).unwrap_or(u64::MAX);
+    BlobInfo {
+        id: id.to_owned(),
+        size: sidecar.size,
+        etag: format!("\"{:x}-{:x}\"", sidecar.size, sidecar.written_ns),
+        meta: sidecar.meta,
+        written_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(nanos),
+    }
 }
 
 fn now_ns() -> u128 {
@@ -235,6 +242,25 @@ impl BlobStore for FsBlobStore {
             *usage = Some(self.count_usage()?);
         }
         Ok(usage.as_ref().and_then(|u| u.get(owner_id)).copied().unwrap_or(0))
+    }
+
+    async fn written_before(&self, bucket: Bucket, before: SystemTime, skip: usize, limit: usize) -> Result<Vec<BlobInfo>, BlobError> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(self.root.join(bucket.as_str()))? {
+            let path = entry?.path();
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+            if path.extension().is_none_or(|e| e != "json") || !crate::is_valid_id(id) {
+                continue;
+            }
+            // A sidecar deleted since the listing is a file gone: not an error.
+            match read_sidecar(&path.with_extension(""), id) {
+                Ok(info) if info.written_at < before => found.push(info),
+                Ok(_) | Err(BlobError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        found.sort_by(|a, b| (a.written_at, &a.id).cmp(&(b.written_at, &b.id)));
+        Ok(found.into_iter().skip(skip).take(limit).collect())
     }
 
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {

@@ -25,6 +25,7 @@
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -147,6 +148,8 @@ impl GridFsBlobStore {
         for bucket in [Bucket::Videos, Bucket::Mp3s] {
             let files = store.files(bucket);
             files.create_index(IndexModel::builder().keys(doc! { "filename": 1, "uploadDate": 1 }).build()).await.map_err(db_err)?;
+            // For `written_before` (the retention sweep).
+            files.create_index(IndexModel::builder().keys(doc! { "uploadDate": 1 }).build()).await.map_err(db_err)?;
             // For `usage`, asked on every upload.
             files.create_index(IndexModel::builder().keys(doc! { "metadata.owner_id": 1 }).build()).await.map_err(db_err)?;
             let unique = IndexOptions::builder().unique(true).build();
@@ -284,7 +287,7 @@ fn info(id: &str, length: u64, upload_date: DateTime, filename: Option<String>, 
         job_id: stored.job_id,
     };
     let etag = format!("\"{:x}-{:x}\"", length, upload_date.timestamp_millis());
-    Ok(BlobInfo { id: id.to_owned(), size: length, meta, etag })
+    Ok(BlobInfo { id: id.to_owned(), size: length, meta, etag, written_at: upload_date.to_system_time() })
 }
 
 /// Writes chunk documents, with ids made from its [`ChunkKey`], under the id or a temporary
@@ -604,6 +607,30 @@ impl BlobStore for GridFsBlobStore {
             total = total.saturating_add(bytes);
         }
         Ok(total)
+    }
+
+    async fn written_before(&self, bucket: Bucket, before: SystemTime, skip: usize, limit: usize) -> Result<Vec<BlobInfo>, BlobError> {
+        let filter = doc! { "uploadDate": { "$lt": DateTime::from_system_time(before) } };
+        let files = self.files(bucket).clone_with_type::<FilesCollectionDocument>();
+        let cursor = files
+            .find(filter)
+            .sort(doc! { "uploadDate": 1, "_id": 1 })
+            .skip(u64::try_from(skip).unwrap_or(u64::MAX))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(db_err)?;
+        let docs: Vec<FilesCollectionDocument> = cursor.try_collect().await.map_err(db_err)?;
+        docs.into_iter()
+            .map(|file| {
+                // Another writer's ObjectId is named by its hex digits, as `find_file` takes it.
+                let id = match &file.id {
+                    Bson::String(id) => id.clone(),
+                    Bson::ObjectId(oid) => oid.to_hex(),
+                    other => other.to_string(),
+                };
+                info(&id, file.length, file.upload_date, file.filename, file.metadata)
+            })
+            .collect()
     }
 
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError> {

@@ -7,6 +7,7 @@ pub mod fs;
 pub mod gridfs;
 
 use std::ops::Range;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -57,6 +58,8 @@ pub struct BlobInfo {
     pub meta: BlobMeta,
     /// Strong validator for HTTP caching: changes whenever the content may have changed.
     pub etag: String,
+    /// When the file was stored (GridFS `uploadDate`).
+    pub written_at: SystemTime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,11 @@ pub trait BlobStore: Send + Sync {
     /// The bytes the owner's files take, in both buckets (for the per-user quota); 0 for an
     /// owner with none. Errors: [`BlobError::Io`].
     async fn usage(&self, owner_id: &str) -> Result<u64, BlobError>;
+
+    /// The files of `bucket` stored before `before`, oldest first: at most `limit`, after
+    /// skipping the first `skip` (for the retention sweep, which deletes most of what it reads:
+    /// it skips only those it keeps). Errors: [`BlobError::Io`].
+    async fn written_before(&self, bucket: Bucket, before: SystemTime, skip: usize, limit: usize) -> Result<Vec<BlobInfo>, BlobError>;
 
     /// A seekable reader for blocking code (the demuxer). Errors: [`BlobError::NotFound`].
     fn open_sync(&self, bucket: Bucket, id: &str) -> Result<Box<dyn MediaSource>, BlobError>;

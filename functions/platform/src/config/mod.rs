@@ -60,10 +60,40 @@ pub struct Config {
     /// How long a job may sit queued and unchanged before the upload function announces it
     /// again (`MP3CONVERT_REDRIVE_AFTER_SECS`): its announcement may have been lost.
     pub redrive_after: Duration,
+    /// How long files are kept (`MP3CONVERT_VIDEO_TTL_SECS`, `MP3CONVERT_MP3_TTL_SECS`).
+    pub retention: Retention,
     /// Set when running on AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
     pub lambda: bool,
     /// What a client, a request and a conversion may cost.
     pub limits: Limits,
+}
+
+/// How long stored files are kept; `None` keeps them for ever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// A source video, from the end of its job (`MP3CONVERT_VIDEO_TTL_SECS`).
+    pub video_ttl: Option<Duration>,
+    /// An MP3, from when it was made (`MP3CONVERT_MP3_TTL_SECS`).
+    pub mp3_ttl: Option<Duration>,
+    /// How often the all-in-one sweeps (`MP3CONVERT_SWEEP_SECS`, default 60); on Knative a
+    /// PingSource drives the sweep instead.
+    pub sweep_every: Duration,
+}
+
+impl Retention {
+    /// Whether anything is ever deleted.
+    pub fn sweeps(&self) -> bool {
+        self.video_ttl.is_some() || self.mp3_ttl.is_some()
+    }
+
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let ttl = |variable: &'static str| parse_or(variable, lookup, 0u64).map(|secs| (secs > 0).then(|| Duration::from_secs(secs)));
+        let sweep_every = Duration::from_secs(parse_or("MP3CONVERT_SWEEP_SECS", lookup, 60)?);
+        if sweep_every.is_zero() {
+            return Err(invalid("MP3CONVERT_SWEEP_SECS", "must be at least 1"));
+        }
+        Ok(Self { video_ttl: ttl("MP3CONVERT_VIDEO_TTL_SECS")?, mp3_ttl: ttl("MP3CONVERT_MP3_TTL_SECS")?, sweep_every })
+    }
 }
 
 /// The event bus adapter a function publishes to.
@@ -219,6 +249,7 @@ impl Config {
             events_out,
             job_lease,
             redrive_after,
+            retention: Retention::from_lookup(&lookup)?,
             lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some(),
             limits: Limits::from_lookup(&lookup)?,
         })
@@ -336,5 +367,11 @@ mod tests {
         assert_eq!(config(&[("MP3CONVERT_JOB_LEASE_SECS", "1")]).unwrap_err().variable, "MP3CONVERT_JOB_LEASE_SECS");
         assert_eq!(config(&[("MP3CONVERT_REDRIVE_AFTER_SECS", "0")]).unwrap_err().variable, "MP3CONVERT_REDRIVE_AFTER_SECS");
         assert_eq!(config(&[]).unwrap().redrive_after, Duration::from_secs(120));
+        let keep = config(&[]).unwrap().retention;
+        assert_eq!((keep.video_ttl, keep.mp3_ttl, keep.sweep_every, keep.sweeps()), (None, None, Duration::from_secs(60), false));
+        let retention = config(&[("MP3CONVERT_VIDEO_TTL_SECS", "0"), ("MP3CONVERT_MP3_TTL_SECS", "86400")]).unwrap().retention;
+        assert_eq!((retention.video_ttl, retention.mp3_ttl, retention.sweeps()), (None, Some(Duration::from_secs(86400)), true));
+        assert_eq!(config(&[("MP3CONVERT_SWEEP_SECS", "0")]).unwrap_err().variable, "MP3CONVERT_SWEEP_SECS");
+        assert_eq!(config(&[("MP3CONVERT_MP3_TTL_SECS", "a day")]).unwrap_err().variable, "MP3CONVERT_MP3_TTL_SECS");
     }
 }

@@ -13,6 +13,7 @@ pub static JOBS_SUCCEEDED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_SUPERSEDED: AtomicU64 = AtomicU64::new(0);
 pub static CONVERSION_MILLIS: AtomicU64 = AtomicU64::new(0);
+pub static FILES_SWEPT: AtomicU64 = AtomicU64::new(0);
 pub static DOWNLOADS: AtomicU64 = AtomicU64::new(0);
 pub static EVENTS_RECEIVED: AtomicU64 = AtomicU64::new(0);
 pub static EVENTS_ANSWERED: AtomicU64 = AtomicU64::new(0);
@@ -41,6 +42,7 @@ pub async fn handler() -> impl IntoResponse {
             &JOBS_SUPERSEDED,
         ),
         ("mp3convert_conversion_milliseconds_total", "Wall time spent converting.", &CONVERSION_MILLIS),
+        ("mp3convert_files_swept_total", "Videos and MP3s deleted by the retention sweep.", &FILES_SWEPT),
         ("mp3convert_downloads_total", "MP3 downloads started.", &DOWNLOADS),
         ("mp3convert_events_received_total", "CloudEvents delivered to this function.", &EVENTS_RECEIVED),
         ("mp3convert_events_answered_total", "Deliveries answered 2xx (with a reply event where one is due).", &EVENTS_ANSWERED),

@@ -87,6 +87,10 @@ pub trait JobStore: Send + Sync {
     /// later page.
     async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError>;
 
+    /// Every job of the video (usually one; another system's events may make more), oldest
+    /// first.
+    async fn for_video(&self, video_id: &str) -> Result<Vec<Job>, JobStoreError>;
+
     /// How many of the owner's jobs are `queued` or `processing` (for the per-user limit).
     async fn count_active(&self, owner_id: &str) -> Result<u64, JobStoreError>;
 

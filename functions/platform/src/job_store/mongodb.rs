@@ -145,6 +145,7 @@ impl MongoJobStore {
             IndexModel::builder().keys(doc! { "idem": 1 }).options(unique_sparse).build(),
             IndexModel::builder().keys(doc! { "status": 1, "seq": 1 }).build(),
             IndexModel::builder().keys(doc! { "owner_id": 1, "seq": -1 }).build(),
+            IndexModel::builder().keys(doc! { "video_id": 1 }).build(),
         ];
         for index in indexes {
             let keys = index.keys.clone();
@@ -328,6 +329,12 @@ impl JobStore for MongoJobStore {
     async fn find_by_idempotency_key(&self, owner_id: &str, key: &str) -> Result<Option<Job>, JobStoreError> {
         let filter = doc! { "idem": idem(owner_id, key), "owner_id": owner_id };
         self.jobs.find_one(filter).await.map_err(unavailable)?.map(job).transpose()
+    }
+
+    async fn for_video(&self, video_id: &str) -> Result<Vec<Job>, JobStoreError> {
+        let cursor = self.jobs.find(doc! { "video_id": video_id }).sort(doc! { "seq": 1 }).await.map_err(unavailable)?;
+        let docs: Vec<JobDoc> = cursor.try_collect().await.map_err(unavailable)?;
+        docs.into_iter().map(job).collect()
     }
 
     async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError> {

@@ -118,6 +118,12 @@ impl JobStore for SqliteJobStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
+    async fn for_video(&self, video_id: &str) -> Result<Vec<Job>, JobStoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE video_id = ? ORDER BY seq");
+        let rows = sqlx::query(&sql).bind(video_id).fetch_all(&self.pool).await.map_err(unavailable)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     async fn list_for_owner(&self, owner_id: &str, page: PageRequest) -> Result<JobPage, JobStoreError> {
         let sql = format!("SELECT {COLUMNS}, seq FROM jobs WHERE owner_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
         let rows =

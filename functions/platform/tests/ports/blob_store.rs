@@ -1,4 +1,5 @@
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -124,6 +125,36 @@ async fn usage_counts_each_owners_files(store: &'static dyn BlobStore) {
     assert_eq!(store.usage("nobody").await.unwrap(), 0);
 }
 
+/// The retention sweep's listing: files stored before a time, oldest first, in pages.
+async fn files_written_before_come_oldest_first(store: &dyn BlobStore) {
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let id = format!("old{n}");
+        store.put(Bucket::Mp3s, &id, meta(), chunks(&data()[..10 + n]), 1 << 20).await.unwrap();
+        ids.push(id);
+        // Distinct times (GridFS keeps milliseconds).
+        let after = store.stat(Bucket::Mp3s, &ids[n]).await.unwrap().written_at;
+        while std::time::SystemTime::now() <= after + Duration::from_millis(2) {
+            tokio::task::yield_now().await;
+        }
+    }
+    let cutoff = std::time::SystemTime::now();
+    store.put(Bucket::Mp3s, "new", meta(), chunks(b"new"), 1 << 20).await.unwrap();
+    store.put(Bucket::Videos, "a_video", meta(), chunks(b"video"), 1 << 20).await.unwrap();
+    let listed = |files: Vec<platform::blob_store::BlobInfo>| files.into_iter().map(|f| (f.id, f.size)).collect::<Vec<_>>();
+    let expected: Vec<(String, u64)> = ids.iter().enumerate().map(|(n, id)| (id.clone(), 10 + n as u64)).collect();
+    assert_eq!(listed(store.written_before(Bucket::Mp3s, cutoff, 0, 100).await.unwrap()), expected, "all before the cutoff, oldest first");
+    assert_eq!(listed(store.written_before(Bucket::Mp3s, cutoff, 1, 2).await.unwrap()), expected[1..3], "a page");
+    assert_eq!(listed(store.written_before(Bucket::Mp3s, cutoff, 5, 2).await.unwrap()), [], "past the end");
+    let first = store.stat(Bucket::Mp3s, "old0").await.unwrap().written_at;
+    assert_eq!(listed(store.written_before(Bucket::Mp3s, first, 0, 100).await.unwrap()), [], "strictly before");
+    // Deleted files leave the listing.
+    store.delete(Bucket::Mp3s, "old0").await.unwrap();
+    assert_eq!(listed(store.written_before(Bucket::Mp3s, cutoff, 0, 1).await.unwrap()), expected[1..2]);
+    let later = std::time::SystemTime::now() + Duration::from_secs(1);
+    assert_eq!(store.written_before(Bucket::Videos, later, 0, 100).await.unwrap().len(), 1, "the other bucket's");
+}
+
 fn fs_store() -> (tempfile::TempDir, &'static FsBlobStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = Box::leak(Box::new(FsBlobStore::open(dir.path()).unwrap()));
@@ -190,6 +221,12 @@ async fn fs_usage_is_counted_from_what_an_earlier_process_stored() {
 }
 
 #[tokio::test]
+async fn fs_files_written_before_come_oldest_first() {
+    let (_dir, store) = fs_store();
+    files_written_before_come_oldest_first(store).await;
+}
+
+#[tokio::test]
 async fn fs_open_clears_unfinished_writes() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
@@ -220,6 +257,13 @@ async fn gridfs_put_then_read_ranges() {
     // A small chunk size so the ranges cross chunk boundaries.
     let (db, store) = gridfs_store(1024).await;
     put_then_read_ranges(store).await;
+    drop_db(db).await;
+}
+
+#[tokio::test]
+async fn gridfs_files_written_before_come_oldest_first() {
+    let (db, store) = gridfs_store(1024).await;
+    files_written_before_come_oldest_first(store).await;
     drop_db(db).await;
 }
 

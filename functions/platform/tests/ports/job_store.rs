@@ -124,6 +124,15 @@ async fn idempotency_keys_are_per_owner(store: &dyn JobStore) {
     assert!(store.find_by_idempotency_key("o", "other").await.unwrap().is_none());
 }
 
+async fn a_videos_jobs_are_found(store: &dyn JobStore) {
+    let first = store.create(&new_job("o", None)).await.unwrap();
+    store.create(&new_job("o", None)).await.unwrap();
+    let again = store.create(&NewJob { video_id: first.video_id.clone(), ..new_job("o", None) }).await.unwrap();
+    let found: Vec<String> = store.for_video(&first.video_id).await.unwrap().into_iter().map(|j| j.job_id).collect();
+    assert_eq!(found, [first.job_id, again.job_id], "both of the video's jobs, oldest first, and no other");
+    assert!(store.for_video("no-such-video").await.unwrap().is_empty());
+}
+
 async fn active_jobs_are_counted_per_owner(store: &dyn JobStore) {
     assert_eq!(store.count_active("o").await.unwrap(), 0);
     let mut jobs = Vec::new();
@@ -284,6 +293,12 @@ async fn sqlite_idempotency_keys_are_per_owner() {
 }
 
 #[tokio::test]
+async fn sqlite_a_videos_jobs_are_found() {
+    let (_dir, store) = sqlite_store().await;
+    a_videos_jobs_are_found(store.as_ref()).await;
+}
+
+#[tokio::test]
 async fn sqlite_active_jobs_are_counted_per_owner() {
     let (_dir, store) = sqlite_store().await;
     active_jobs_are_counted_per_owner(store.as_ref()).await;
@@ -373,6 +388,13 @@ async fn mongodb_oldest_first_and_requeue() {
 async fn mongodb_idempotency_keys_are_per_owner() {
     let (db, store) = mongo_store().await;
     idempotency_keys_are_per_owner(store.as_ref()).await;
+    db.drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mongodb_a_videos_jobs_are_found() {
+    let (db, store) = mongo_store().await;
+    a_videos_jobs_are_found(store.as_ref()).await;
     db.drop().await.unwrap();
 }
 

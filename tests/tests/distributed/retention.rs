@@ -1,0 +1,42 @@
+//! Retention on the upload function with GridFS and the MongoDB job store: `POST
+//! /events/sweep` (a PingSource's post on Knative) deletes the files past their TTL and says
+//! what it deleted.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::cluster::{Cluster, Options};
+use tests::fixtures;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_deletes_the_files_past_their_ttl_and_says_so() {
+    let ttl = vec![("MP3CONVERT_VIDEO_TTL_SECS".to_owned(), "1".to_owned()), ("MP3CONVERT_MP3_TTL_SECS".to_owned(), "1".to_owned())];
+    let cluster = Cluster::start_with(Options { upload_env: ttl, ..Options::default() }).await;
+    let user = cluster.user().await;
+    let dir = tempfile::tempdir().unwrap();
+    let video = fixtures::video(dir.path(), "clip.mp4", 1.0);
+    let job: Value = cluster.upload(&user, &video).await.json().await.unwrap();
+    let job = cluster.finished_job(&user, job["job_id"].as_str().unwrap(), Duration::from_secs(120)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let mp3 = format!("{}/api/v1/mp3s/{}", cluster.download.url, job["mp3_id"].as_str().unwrap());
+    assert_eq!(cluster.client.get(&mp3).bearer_auth(&user.token).send().await.unwrap().status(), 200);
+    assert_eq!((cluster.gridfs_files("videos").await, cluster.gridfs_files("mp3s").await), (1, 1));
+
+    let sweep = format!("{}/events/sweep", cluster.upload.url);
+    let swept = tests::eventually("a sweep that deletes both files", Duration::from_secs(30), || async {
+        let answer = cluster.client.post(&sweep).json(&json!({})).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        let swept: Value = answer.json().await.unwrap();
+        (swept["videos"].as_u64().unwrap() + swept["mp3s"].as_u64().unwrap() > 0).then_some(swept)
+    })
+    .await;
+    // Both are past 1 s at the first sweep that finds the MP3 (the video is older still).
+    assert_eq!((swept["videos"].as_u64(), swept["mp3s"].as_u64()), (Some(1), Some(1)), "{swept}");
+    assert!(swept["bytes"].as_u64().unwrap() > 1000, "{swept}");
+    assert_eq!((cluster.gridfs_files("videos").await, cluster.gridfs_files("mp3s").await), (0, 0));
+    assert_eq!(cluster.client.get(&mp3).bearer_auth(&user.token).send().await.unwrap().status(), 404);
+    assert_eq!(cluster.metric(&cluster.upload, "mp3convert_files_swept_total").await, 2);
+    let again: Value = cluster.client.post(&sweep).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again, json!({ "videos": 0, "mp3s": 0, "bytes": 0 }));
+    cluster.stop().await;
+}
