@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and benchmarks need from Debian's packages, once per machine:
 # ffmpeg/ffprobe (test fixtures, output checks, the benchmark baseline), mpg123 (a second MP3
-# decoder the parallel-encoding tests check our streams with) and GNU time (peak memory).
+# decoder the parallel-encoding tests check our streams with), GNU time (peak memory) and
+# Chromium with its WebDriver (the web page's browser test, tests/tests/web).
 # Safe to run repeatedly: it only installs what is missing.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ need=()
 command -v mpg123 >/dev/null 2>&1 || need+=(mpg123)
 [ -x /usr/bin/time ] || need+=(time)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

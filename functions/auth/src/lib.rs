@@ -12,16 +12,18 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::post;
 use base64::Engine;
 use platform::auth::{Passwords, TokenSigner};
 use platform::config::Limits;
+use platform::http::api_doc::ErrorBody;
 use platform::http::{AppError, ClientAddr, Json};
 use platform::model::User;
 use platform::user_store::{UserStore, UserStoreError};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 pub use throttling::Throttles;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct AuthState {
@@ -45,23 +47,70 @@ impl AuthState {
     }
 }
 
-pub fn router(state: AuthState) -> Router {
-    Router::new()
-        .route("/login", post(login))
-        .route("/api/v1/users", post(sign_up))
-        .route("/api/v1/tokens", post(create_token))
-        .with_state(state)
+/// The routes, each with its description.
+fn routes() -> OpenApiRouter<AuthState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(sign_up)).routes(routes!(create_token)).routes(routes!(openapi_json))
 }
 
-#[derive(Deserialize)]
+pub fn router(state: AuthState) -> Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// This function's part of the OpenAPI description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// The description of the whole public API, as `mp3convert openapi` writes it from the code
+/// of every function (a test keeps this file equal to that). Served here, since every
+/// client meets this function first.
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+/// This API's description.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()), responses(
+    (status = 200, description = "The OpenAPI 3.1 description of every route.", body = serde_json::Value),
+))]
+async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+#[derive(Deserialize, ToSchema)]
 struct Credentials {
     email: String,
+    /// 8 to 1024 characters.
     password: String,
+}
+
+/// A new account.
+#[derive(Serialize, ToSchema)]
+struct Account {
+    id: String,
+    email: String,
+}
+
+/// A token for `Authorization: Bearer`.
+#[derive(Serialize, ToSchema)]
+struct Token {
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until it expires.
+    expires_in: u64,
 }
 
 const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// Sign up.
+#[utoipa::path(post, path = "/api/v1/users", tag = "auth", request_body = Credentials, responses(
+    (status = 201, description = "The account is made; log in with `POST /api/v1/tokens`.", body = Account),
+    (status = 400, description = "`invalid_json`: the body is not `{\"email\", \"password\"}`.", body = ErrorBody),
+    (status = 403, description = "`signup_closed`: `MP3CONVERT_SIGNUP` is off.", body = ErrorBody),
+    (status = 409, description = "`email_taken`.", body = ErrorBody),
+    (status = 422, description = "`invalid_email` or `invalid_password` (8 to 1024 characters).", body = ErrorBody),
+    (status = 429, description = "`too_many_signups`: too many sign-ups from this address; see `Retry-After`.", body = ErrorBody),
+    (status = 503, description = "`unavailable`: the user store failed.", body = ErrorBody),
+))]
 async fn sign_up(
     State(state): State<AuthState>,
     ClientAddr(addr): ClientAddr,
@@ -85,12 +134,20 @@ async fn sign_up(
     let user =
         User { id: platform::new_id(), email, password_hash: state.passwords.hash(body.password).await.map_err(AppError::internal)? };
     match state.users.create(&user).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(json!({ "id": user.id, "email": user.email })))),
+        Ok(()) => Ok((StatusCode::CREATED, Json(Account { id: user.id, email: user.email }))),
         Err(UserStoreError::EmailTaken) => Err(AppError::new(StatusCode::CONFLICT, "email_taken", "this email is already registered")),
         Err(e) => Err(AppError::unavailable(e)),
     }
 }
 
+/// Log in: a token for the account.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = Credentials, responses(
+    (status = 200, description = "The token.", body = Token),
+    (status = 400, description = "`invalid_json`.", body = ErrorBody),
+    (status = 401, description = "`invalid_credentials`: wrong email or password.", body = ErrorBody),
+    (status = 429, description = "`too_many_attempts`: too many log-ins from this address or for this account; see `Retry-After`.", body = ErrorBody),
+    (status = 503, description = "`unavailable`: the user store failed.", body = ErrorBody),
+))]
 async fn create_token(
     State(state): State<AuthState>,
     ClientAddr(addr): ClientAddr,
@@ -99,10 +156,16 @@ async fn create_token(
     state.throttles.login_from(addr)?;
     let user = authenticate(&state, body.email.trim(), body.password).await?;
     let (token, expires_in) = state.signer.issue(&user.id, &user.email).map_err(AppError::internal)?;
-    Ok(Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": expires_in })))
+    Ok(Json(Token { access_token: token, token_type: "Bearer", expires_in }))
 }
 
 /// Seed-compatible: Basic credentials in, the bare JWT out as text.
+#[utoipa::path(post, path = "/login", tag = "seed", security(("basic" = [])), responses(
+    (status = 200, description = "The token, as text.", body = String, content_type = "text/plain"),
+    (status = 401, description = "`missing_credentials` or `invalid_credentials`.", body = ErrorBody),
+    (status = 429, description = "`too_many_attempts`; see `Retry-After`.", body = ErrorBody),
+    (status = 503, description = "`unavailable`: the user store failed.", body = ErrorBody),
+))]
 async fn login(State(state): State<AuthState>, ClientAddr(addr): ClientAddr, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     state.throttles.login_from(addr)?;
     let (email, password) = basic_credentials(&headers)

@@ -1,4 +1,5 @@
-//! `mp3convert-auth`: the auth function on its own (Knative Service or AWS Lambda).
+//! `mp3convert-auth`: the auth function on its own (Knative Service or AWS Lambda), with the
+//! web page.
 
 use std::sync::Arc;
 
@@ -11,7 +12,8 @@ fn main() -> std::process::ExitCode {
         let keys = keys::load(&config)?;
         let signer = Arc::new(TokenSigner::new(&keys.private_pem, &config.jwt_issuer, config.token_ttl)?);
         let users = backends.user_store().await?;
-        let router = auth::router(auth::AuthState::new(users, signer, config.signup_open, &config.limits));
+        // The public host's front door also serves the web page.
+        let router = auth::router(auth::AuthState::new(users, signer, config.signup_open, &config.limits)).merge(web::router());
         Ok(Function { router, ready: backends.readiness() })
     })
 }

@@ -17,12 +17,15 @@ use axum::body::Body;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use platform::auth::links::LinkKey;
 use platform::auth::{AuthUser, TokenVerifier};
 use platform::blob_store::{BlobError, BlobInfo, BlobStore, Bucket};
+use platform::http::api_doc::{ErrorBody, TokenChecked};
 use platform::http::{AppError, metrics};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::range::ByteRange;
 
@@ -42,21 +45,62 @@ impl FromRef<DownloadState> for Arc<TokenVerifier> {
     }
 }
 
-pub fn router(state: DownloadState) -> Router {
-    Router::new()
-        .route("/download", get(seed_download))
-        .route("/api/v1/mp3s/{id}", get(get_mp3).delete(delete_mp3))
-        .route("/api/v1/mp3s/{id}/links", post(links::create))
-        .route("/api/v1/mp3s/{id}/shared", get(links::download))
-        .with_state(state)
+/// The routes, each with its description.
+fn routes() -> OpenApiRouter<DownloadState> {
+    OpenApiRouter::new()
+        .routes(routes!(seed_download))
+        .routes(routes!(get_mp3, delete_mp3))
+        .routes(routes!(links::create))
+        .routes(routes!(links::download))
 }
 
-#[derive(Deserialize)]
+pub fn router(state: DownloadState) -> Router {
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// This function's part of the OpenAPI description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// An MP3's bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, content_media_type = "audio/mpeg")]
+#[allow(dead_code)]
+struct Mp3File(Vec<u8>);
+
+/// How an MP3 is sent, whichever route sends it (`HEAD` answers the same, without the body).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum Mp3Sent {
+    /// The MP3 (`audio/mpeg`; no body for `HEAD`), with `ETag` and `Accept-Ranges: bytes`.
+    #[response(status = 200, content_type = "audio/mpeg")]
+    Whole(#[to_schema] Mp3File),
+    /// The bytes of the `Range` asked for, with `Content-Range`.
+    #[response(status = 206, content_type = "audio/mpeg")]
+    Partial(#[to_schema] Mp3File),
+    /// `If-None-Match` names the MP3's `ETag`.
+    #[response(status = 304)]
+    NotModified,
+    /// `range_not_satisfiable`, with `Content-Range: bytes */SIZE`.
+    #[response(status = 416)]
+    RangeNotSatisfiable(ErrorBody),
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DownloadQuery {
+    /// The MP3's id (`mp3_id` of the job).
     fid: Option<String>,
 }
 
 /// `GET /download?fid=MP3_ID`: the seed's download, as an attachment.
+#[utoipa::path(get, path = "/download", tag = "seed", security(("bearer" = [])), params(DownloadQuery), responses(
+    Mp3Sent,
+    (status = 400, description = "`missing_fid`.", body = ErrorBody),
+    (status = 404, description = "`not_found`: no such MP3 of the caller's.", body = ErrorBody),
+    TokenChecked,
+))]
 async fn seed_download(
     State(state): State<DownloadState>,
     user: AuthUser,
@@ -71,6 +115,13 @@ async fn seed_download(
 }
 
 /// `GET`/`HEAD /api/v1/mp3s/{id}`.
+#[utoipa::path(get, path = "/api/v1/mp3s/{id}", tag = "mp3s", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The MP3's id (`mp3_id` of the job).")),
+    responses(
+        Mp3Sent,
+        (status = 404, description = "`not_found`: no such MP3 of the caller's.", body = ErrorBody),
+        TokenChecked,
+    ))]
 async fn get_mp3(
     State(state): State<DownloadState>,
     user: AuthUser,
@@ -83,6 +134,13 @@ async fn get_mp3(
 }
 
 /// `DELETE /api/v1/mp3s/{id}`.
+#[utoipa::path(delete, path = "/api/v1/mp3s/{id}", tag = "mp3s", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The MP3's id.")),
+    responses(
+        (status = 204, description = "The MP3 is deleted."),
+        (status = 404, description = "`not_found`: no such MP3 of the caller's.", body = ErrorBody),
+        TokenChecked,
+    ))]
 async fn delete_mp3(State(state): State<DownloadState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     owned_mp3(&state, &user, &id).await?;
     match state.blobs.delete(Bucket::Mp3s, &id).await {

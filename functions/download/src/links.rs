@@ -8,30 +8,51 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use platform::auth::AuthUser;
 use platform::auth::links::LinkError;
+use platform::http::api_doc::{ErrorBody, TokenChecked};
 use platform::http::{AppError, Json};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::{DownloadState, mp3_info, owned_mp3, send_mp3};
+use crate::{DownloadState, Mp3Sent, mp3_info, owned_mp3, send_mp3};
 
 /// The longest a link may live: 30 days.
 const MAX_EXPIRES_IN: u64 = 30 * 24 * 3600;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewLink {
+    /// Seconds the link works for, 1 to 2592000 (30 days).
     expires_in: u64,
 }
 
+/// A share link.
+#[derive(Serialize, ToSchema)]
+pub struct Link {
+    /// Downloads the MP3 with no `Authorization` until `expires_at`.
+    url: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
 /// `POST /api/v1/mp3s/{id}/links`.
+#[utoipa::path(post, path = "/api/v1/mp3s/{id}/links", tag = "mp3s", operation_id = "create_share_link", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The MP3's id.")),
+    request_body = NewLink,
+    responses(
+        (status = 201, description = "The link.", body = Link),
+        (status = 400, description = "`invalid_expires_in` or `invalid_json`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such MP3 of the caller's.", body = ErrorBody),
+        TokenChecked,
+    ))]
 pub async fn create(
     State(state): State<DownloadState>,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
     Json(body): Json<NewLink>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<Link>), AppError> {
     if !(1..=MAX_EXPIRES_IN).contains(&body.expires_in) {
         return Err(AppError::bad_request(
             "invalid_expires_in",
@@ -46,7 +67,7 @@ pub async fn create(
     let signature = state.links.sign(&id, expires);
     let base = state.public_url.clone().unwrap_or_else(|| request_base(&headers));
     let url = format!("{base}/api/v1/mp3s/{id}/shared?expires={expires}&sig={signature}");
-    Ok((StatusCode::CREATED, Json(json!({ "url": url, "expires_at": expires_at }))))
+    Ok((StatusCode::CREATED, Json(Link { url, expires_at })))
 }
 
 /// Where the request was sent: `X-Forwarded-Proto` (a proxy's, e.g. Knative's ingress) or
@@ -59,13 +80,26 @@ fn request_base(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
+    /// From the link: when it expires (Unix seconds).
+    #[param(value_type = Option<i64>)]
     expires: Option<String>,
+    /// From the link: its signature.
     sig: Option<String>,
 }
 
 /// `GET`/`HEAD /api/v1/mp3s/{id}/shared?expires=&sig=`: no token, the link is the credential.
+#[utoipa::path(get, path = "/api/v1/mp3s/{id}/shared", tag = "mp3s", operation_id = "download_shared", security(()),
+    params(("id" = String, Path, description = "The MP3's id."), LinkQuery),
+    responses(
+        Mp3Sent,
+        (status = 403, description = "`invalid_link`: the link was altered or is incomplete.", body = ErrorBody),
+        (status = 404, description = "`not_found`: the MP3 is gone.", body = ErrorBody),
+        (status = 410, description = "`link_expired`.", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the blob store failed.", body = ErrorBody),
+    ))]
 pub async fn download(
     State(state): State<DownloadState>,
     Path(id): Path<String>,

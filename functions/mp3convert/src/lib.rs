@@ -5,17 +5,18 @@
 //!
 //! `main.rs` is the command line; [`Platform::start`] is what it and the tests run.
 
+pub mod api_doc;
+
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::get;
 use convert::ConvertState;
 use convert::worker::WorkerPool;
 use platform::auth::{TokenSigner, TokenVerifier, keys};
 use platform::config::Config;
 use platform::event_bus::memory::MemoryEventBus;
-use platform::http::{health_router, metrics};
+use platform::http::ops_router;
 use platform::runtime::Backends;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -82,8 +83,8 @@ impl Platform {
                 pending: Default::default(),
             }))
             .merge(download::router(download::DownloadState { blobs, verifier, links, public_url: config.public_url.clone() }))
-            .merge(health_router(ready))
-            .route("/metrics", get(metrics::handler))
+            .merge(web::router())
+            .merge(ops_router(ready))
             .layer(TraceLayer::new_for_http());
         Ok(Self { router, workers, sweeping, limits: config.limits.clone() })
     }

@@ -1,5 +1,5 @@
-//! `mp3convert`: serve the whole platform (the default), convert one file, or upload one to a
-//! server (`client`).
+//! `mp3convert`: serve the whole platform (the default), convert one file, upload one to a
+//! server (`client`), or print the API's OpenAPI description.
 
 mod client;
 mod progress;
@@ -53,6 +53,8 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Print the OpenAPI 3.1 description of every route (what docs/openapi.json holds).
+    Openapi,
     /// Internal: one conversion's worker process, driven over stdin/stdout by its parent.
     #[command(name = "convert-worker", hide = true)]
     ConvertWorker,
@@ -64,6 +66,10 @@ fn main() -> ExitCode {
         Command::Serve { addr, data_dir } => serve(addr, data_dir),
         Command::Convert { input, output, preset } => convert(&input, &output, &preset),
         Command::Upload { file, server, token, preset, output } => upload(client::Upload { file, server, token, preset, output }),
+        Command::Openapi => {
+            print!("{}", mp3convert::api_doc::openapi_json());
+            ExitCode::SUCCESS
+        }
         Command::ConvertWorker => media::isolate::worker_main(),
     }
 }

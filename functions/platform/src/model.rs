@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// A registered user. The password hash never leaves the user store and the auth function.
 #[derive(Clone, Debug)]
@@ -12,7 +13,7 @@ pub struct User {
     pub password_hash: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Queued,
@@ -48,14 +49,15 @@ impl JobStatus {
 }
 
 /// Why a job failed: a stable snake_case code and a human message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobError {
     pub code: String,
     pub message: String,
 }
 
 /// A conversion job, as `GET /api/v1/jobs/{id}` shows it (plus internal fields).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(description = "A conversion job.")]
 pub struct Job {
     pub job_id: String,
     pub video_id: String,
@@ -64,6 +66,7 @@ pub struct Job {
     pub filename: String,
     pub preset: String,
     pub status: JobStatus,
+    /// 0.0 to 1.0.
     pub progress: f32,
     pub mp3_id: Option<String>,
     pub error: Option<JobError>,
@@ -81,8 +84,10 @@ pub struct Job {
     #[serde(skip)]
     pub claim: u64,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
 }
 

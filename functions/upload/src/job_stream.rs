@@ -17,6 +17,7 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 use platform::auth::AuthUser;
+use platform::http::api_doc::{ErrorBody, TokenChecked};
 use platform::http::{AppError, Path};
 use platform::job_store::JobStore;
 use platform::model::{Job, JobStatus};
@@ -29,6 +30,13 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The job's id.")),
+    responses(
+        (status = 200, description = "Server-sent events: each `data:` is the job JSON of `GET /api/v1/jobs/{id}`; the stream ends after `succeeded` or `failed`.", body = String, content_type = "text/event-stream"),
+        (status = 404, description = "`not_found`: no such job of the caller's.", body = ErrorBody),
+        TokenChecked,
+    ))]
 pub async fn job_events(State(state): State<UploadState>, user: AuthUser, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
     match state.jobs.get(&id).await.map_err(AppError::unavailable)? {
         Some(job) if job.owner_id == user.id => {

@@ -30,12 +30,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{delete, get, post};
 use platform::auth::TokenVerifier;
 use platform::blob_store::BlobStore;
 use platform::event_bus::EventBus;
 use platform::job_store::JobStore;
 pub use quota::Pending;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct UploadState {
@@ -61,15 +62,28 @@ impl FromRef<UploadState> for Arc<TokenVerifier> {
     }
 }
 
+/// The public routes, each with its description (the `/events/*` sinks are the Broker's, not
+/// the API's).
+fn routes() -> OpenApiRouter<UploadState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::seed_upload))
+        .routes(routes!(routes::create_video))
+        .routes(routes!(routes::delete_video))
+        .routes(routes!(routes::list_jobs))
+        .routes(routes!(routes::get_job))
+        .routes(routes!(job_stream::job_events))
+}
+
 pub fn router(state: UploadState) -> Router {
-    Router::new()
-        .route("/upload", post(routes::seed_upload))
-        .route("/api/v1/videos", post(routes::create_video))
-        .route("/api/v1/videos/{id}", delete(routes::delete_video))
-        .route("/api/v1/jobs", get(routes::list_jobs))
-        .route("/api/v1/jobs/{id}", get(routes::get_job))
-        .route("/api/v1/jobs/{id}/events", get(job_stream::job_events))
+    routes()
+        .split_for_parts()
+        .0
         // The upload size limit is enforced while streaming, per file; see `incoming`.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// This function's part of the OpenAPI description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }

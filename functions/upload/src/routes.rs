@@ -7,11 +7,12 @@ use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use platform::auth::AuthUser;
 use platform::blob_store::{BlobError, BlobMeta, Bucket, IncomingStream};
+use platform::http::api_doc::{ErrorBody, TokenChecked};
 use platform::http::{AppError, Json, Path, Query, metrics};
 use platform::job_store::{JobStoreError, PageRequest};
-use platform::model::{Job, JobError, NewJob};
-use serde::Deserialize;
-use serde_json::json;
+use platform::model::{Job, JobError, JobStatus, NewJob};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::incoming::{clean_filename, field_stream, multipart_error, sniffed, store_error};
 use crate::multipart::{self, MAX_FIELD_BYTES};
@@ -20,21 +21,91 @@ use crate::{UploadState, quota};
 /// Multipart framing around the file; a `Content-Length` beyond limit + this is refused at once.
 const MULTIPART_SLACK: u64 = 64 * 1024;
 
+/// A multipart body: one part with a file name is the video; other parts are skipped.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    #[schema(value_type = String, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+}
+
+/// The seed's answer to an upload.
+#[derive(Serialize, ToSchema)]
+pub struct SeedAccepted {
+    /// The stored video's id.
+    video_fid: String,
+    job_id: String,
+}
+
 /// `POST /upload`: the seed's multipart upload; answers `{"video_fid", "job_id"}`.
+#[utoipa::path(post, path = "/upload", tag = "seed", security(("bearer" = [])),
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The video is stored and its job queued.", body = SeedAccepted),
+        UploadRefusals,
+        TokenChecked,
+    ))]
 pub async fn seed_upload(State(state): State<UploadState>, user: AuthUser, request: Request) -> Result<impl IntoResponse, AppError> {
     refuse_oversized(request.headers(), state.max_upload_bytes + MULTIPART_SLACK, state.max_upload_bytes)?;
     let preset = state.default_preset.clone();
     let job = accept_multipart(&state, &user, request, preset, None).await?;
-    Ok(Json(json!({ "video_fid": job.video_id, "job_id": job.job_id })))
+    Ok(Json(SeedAccepted { video_fid: job.video_id, job_id: job.job_id }))
 }
 
-#[derive(Deserialize)]
+/// What an upload may be refused with, besides a bad token.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum UploadRefusals {
+    /// `missing_file`, `too_many_files`, `invalid_multipart`, `field_too_large`,
+    /// `invalid_body` (the body broke off) or `invalid_idempotency_key`.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `too_large` (over `MP3CONVERT_MAX_UPLOAD_BYTES`) or `quota_exceeded`.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// `unsupported_media_type`: not multipart or a raw media type, or clearly not audio or video.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// `too_many_jobs`: as many jobs queued or converting as allowed; see `Retry-After`.
+    #[response(status = 429)]
+    TooManyJobs(ErrorBody),
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VideoQuery {
+    /// The video's name, for a raw body (a multipart part carries its own).
     filename: Option<String>,
+    /// `v0`..`v9` (VBR quality) or `cbr32`..`cbr320`; the server's default otherwise.
     preset: Option<String>,
 }
 
+/// An accepted upload.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    job_id: String,
+    video_id: String,
+    status: JobStatus,
+}
+
 /// `POST /api/v1/videos`: multipart or raw body; answers `202 {"job_id", "video_id", "status"}`.
+#[utoipa::path(post, path = "/api/v1/videos", tag = "videos", security(("bearer" = [])),
+    params(
+        VideoQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key answers the first upload's job."),
+    ),
+    request_body(description = "multipart/form-data with one file part, or the raw file.", content(
+        (inline(UploadForm) = "multipart/form-data"),
+        ("video/*"),
+        ("audio/*"),
+        ("application/octet-stream"),
+    )),
+    responses(
+        (status = 202, description = "The video is stored and its job queued (or the job of an earlier request with this `Idempotency-Key`).", body = Accepted),
+        (status = 422, description = "`invalid_preset`.", body = ErrorBody),
+        UploadRefusals,
+        TokenChecked,
+    ))]
 pub async fn create_video(
     State(state): State<UploadState>,
     user: AuthUser,
@@ -82,8 +153,8 @@ pub async fn create_video(
     Ok(accepted(&job))
 }
 
-fn accepted(job: &Job) -> (StatusCode, Json<serde_json::Value>) {
-    (StatusCode::ACCEPTED, Json(json!({ "job_id": job.job_id, "video_id": job.video_id, "status": job.status })))
+fn accepted(job: &Job) -> (StatusCode, Json<Accepted>) {
+    (StatusCode::ACCEPTED, Json(Accepted { job_id: job.job_id.clone(), video_id: job.video_id.clone(), status: job.status }))
 }
 
 fn is_raw_media_type(content_type: &str) -> bool {
@@ -229,7 +300,21 @@ async fn fault_point_after_job_create() {
     }
 }
 
+/// A page of jobs.
+#[derive(Serialize, ToSchema)]
+pub struct JobPage {
+    /// Newest first.
+    jobs: Vec<Job>,
+    /// The `cursor` of the next page; `null` on the last.
+    next: Option<String>,
+}
+
 /// `GET /api/v1/jobs?limit=N&cursor=C`: a page of the caller's jobs, newest first, and the `next` page's cursor.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobsQuery), responses(
+    (status = 200, description = "A page of the caller's jobs.", body = JobPage),
+    (status = 400, description = "`invalid_limit` or `invalid_cursor`.", body = ErrorBody),
+    TokenChecked,
+))]
 pub async fn list_jobs(
     State(state): State<UploadState>,
     user: AuthUser,
@@ -237,7 +322,7 @@ pub async fn list_jobs(
 ) -> Result<impl IntoResponse, AppError> {
     let page = query.page()?;
     let found = state.jobs.list_for_owner(&user.id, page).await.map_err(AppError::unavailable)?;
-    Ok(Json(json!({ "jobs": found.jobs, "next": found.next.map(|seq| seq.to_string()) })))
+    Ok(Json(JobPage { jobs: found.jobs, next: found.next.map(|seq| seq.to_string()) }))
 }
 
 /// A page of jobs unless told otherwise.
@@ -245,9 +330,13 @@ pub const DEFAULT_PAGE: usize = 50;
 /// The longest page a client may ask for.
 pub const MAX_PAGE: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobsQuery {
+    /// Jobs per page, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
+    /// The `next` of the page before; opaque.
     cursor: Option<String>,
 }
 
@@ -271,6 +360,13 @@ impl JobsQuery {
 }
 
 /// `GET /api/v1/jobs/{id}`.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The job's id.")),
+    responses(
+        (status = 200, description = "The job.", body = Job),
+        (status = 404, description = "`not_found`: no such job of the caller's.", body = ErrorBody),
+        TokenChecked,
+    ))]
 pub async fn get_job(State(state): State<UploadState>, user: AuthUser, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
     match state.jobs.get(&id).await.map_err(AppError::unavailable)? {
         Some(job) if job.owner_id == user.id => Ok(Json(job)),
@@ -279,6 +375,13 @@ pub async fn get_job(State(state): State<UploadState>, user: AuthUser, Path(id):
 }
 
 /// `DELETE /api/v1/videos/{id}`.
+#[utoipa::path(delete, path = "/api/v1/videos/{id}", tag = "videos", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The video's id.")),
+    responses(
+        (status = 204, description = "The video is deleted."),
+        (status = 404, description = "`not_found`: no such video of the caller's.", body = ErrorBody),
+        TokenChecked,
+    ))]
 pub async fn delete_video(State(state): State<UploadState>, user: AuthUser, Path(id): Path<String>) -> Result<impl IntoResponse, AppError> {
     match state.blobs.stat(Bucket::Videos, &id).await {
         Ok(info) if info.meta.owner_id == user.id => {}

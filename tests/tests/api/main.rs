@@ -6,6 +6,7 @@ mod download;
 mod health;
 mod job_stream;
 mod lambda;
+mod openapi;
 mod poisoned_jobs;
 mod quota;
 mod retention;

@@ -16,3 +16,4 @@ mod redrive;
 mod retention;
 mod seed_flow;
 mod share_links;
+mod web_page;

@@ -211,7 +211,7 @@ fn functions_scale_to_zero_and_convert_runs_one_conversion_per_pod() {
 async fn probes_ask_the_health_routes_the_binaries_serve_on_their_port() {
     use tower::ServiceExt;
     let ready: platform::http::ReadinessCheck = Arc::new(|| -> Pin<Box<dyn Future<Output = bool> + Send>> { Box::pin(async { true }) });
-    let health = platform::http::health_router(ready);
+    let health = platform::http::ops_router(ready);
     for service in services() {
         let container = container(&service);
         let port = container["ports"][0]["containerPort"].as_u64().unwrap_or(8080);
@@ -222,7 +222,7 @@ async fn probes_ask_the_health_routes_the_binaries_serve_on_their_port() {
             assert!(http_get["port"].is_null() || http_get["port"] == json!(port), "{}: {probe} port", service.origin);
             let request = axum::http::Request::get(path).body(axum::body::Body::empty()).expect("a request");
             let response = health.clone().oneshot(request).await.expect("a response");
-            assert_eq!(response.status(), 200, "{path} is served by platform::http::health_router");
+            assert_eq!(response.status(), 200, "{path} is served by platform::http::ops_router");
         }
     }
 }
@@ -362,10 +362,13 @@ fn secret_templates_hold_no_real_values() {
 
 /// Which function serves each public route of the contract, and routes that must stay
 /// inside the cluster.
-const PUBLIC_ROUTES: [(&str, &str); 11] = [
+const PUBLIC_ROUTES: [(&str, &str); 14] = [
+    ("/", "auth"),
+    ("/assets/app.js", "auth"),
     ("/login", "auth"),
     ("/api/v1/users", "auth"),
     ("/api/v1/tokens", "auth"),
+    ("/api/v1/openapi.json", "auth"),
     ("/upload", "upload"),
     ("/api/v1/videos", "upload"),
     ("/api/v1/videos/VIDEO_ID", "upload"),
@@ -375,7 +378,8 @@ const PUBLIC_ROUTES: [(&str, &str); 11] = [
     ("/api/v1/mp3s/MP3_ID", "download"),
     ("/api/v1/mp3s/MP3_ID/", "download"),
 ];
-const PRIVATE_ROUTES: [&str; 5] = ["/", "/events/job-status", "/events/dead-letter", "/metrics", "/loginx"];
+const PRIVATE_ROUTES: [&str; 6] =
+    ["/events/job-status", "/events/dead-letter", "/events/sweep", "/metrics", "/health/readiness", "/loginx"];
 
 /// The backend an Ingress path set sends `path` to: exact matches first, then the longest
 /// prefix by whole segments (Kubernetes' Ingress matching rules).

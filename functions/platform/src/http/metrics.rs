@@ -24,6 +24,9 @@ pub fn add(counter: &AtomicU64, n: u64) {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics", responses(
+    (status = 200, description = "Counters in the Prometheus text format.", body = String, content_type = "text/plain; version=0.0.4"),
+))]
 pub async fn handler() -> impl IntoResponse {
     let rows = [
         ("mp3convert_uploads_total", "Videos accepted.", &UPLOADS),

@@ -6,6 +6,7 @@
 //! (head size, the minimum body rate of [`rate`], the request time limit and its
 //! exemptions in [`is_long_request`], JSON for every error answer).
 
+pub mod api_doc;
 mod client;
 mod conn;
 pub mod edge;
@@ -24,20 +25,42 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Answers whether the function's dependencies respond.
 pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
-/// `GET /health/liveness` (always 200 while the process serves) and
-/// `GET /health/readiness` (200 only when `ready` says the dependencies answer, else 503).
-pub fn health_router(ready: ReadinessCheck) -> Router {
-    Router::new().route("/health/liveness", get(|| async { "ok" })).route(
-        "/health/readiness",
-        get(move || {
-            let ready = ready.clone();
-            async move { if ready().await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") } }
-        }),
-    )
+/// What every function serves beside its own routes: `GET /health/liveness`,
+/// `GET /health/readiness` and `GET /metrics`.
+pub fn ops_router(ready: ReadinessCheck) -> Router {
+    ops_routes().split_for_parts().0.with_state(ready)
+}
+
+/// The description of [`ops_router`]'s routes.
+pub fn ops_openapi() -> utoipa::openapi::OpenApi {
+    ops_routes().into_openapi()
+}
+
+fn ops_routes() -> OpenApiRouter<ReadinessCheck> {
+    OpenApiRouter::new().routes(routes!(liveness)).routes(routes!(readiness)).routes(routes!(metrics::handler))
+}
+
+/// Always 200 while the process serves.
+#[utoipa::path(get, path = "/health/liveness", tag = "operations", responses(
+    (status = 200, description = "`ok`", body = String, content_type = "text/plain"),
+))]
+async fn liveness() -> &'static str {
+    "ok"
+}
+
+/// 200 only when the function's dependencies answer.
+#[utoipa::path(get, path = "/health/readiness", tag = "operations", responses(
+    (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
+    (status = 503, description = "`not ready`: a store or the broker does not answer.", body = String, content_type = "text/plain"),
+))]
+async fn readiness(State(ready): State<ReadinessCheck>) -> (StatusCode, &'static str) {
+    if ready().await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
 }

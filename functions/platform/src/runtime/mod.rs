@@ -12,14 +12,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 pub use backends::Backends;
 
 use crate::config::Config;
-use crate::http::{ReadinessCheck, health_router, metrics};
+use crate::http::{ReadinessCheck, ops_router};
 
 /// A function's routes and how to tell it is ready.
 pub struct Function {
@@ -71,8 +70,7 @@ where
     let (addr, lambda, limits) = (config.addr, config.lambda, config.limits.clone());
     let stopping = CancellationToken::new();
     let function = build(config, stopping.clone()).await?;
-    let router =
-        function.router.merge(health_router(function.ready)).route("/metrics", get(metrics::handler)).layer(TraceLayer::new_for_http());
+    let router = function.router.merge(ops_router(function.ready)).layer(TraceLayer::new_for_http());
     if lambda {
         tracing::info!(function = name, "serving AWS Lambda invocations");
         let router = crate::http::edge::lambda_router(router);
