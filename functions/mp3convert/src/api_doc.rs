@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         (name = "videos", description = "Uploads: each makes a conversion job."),
         (name = "jobs", description = "The caller's conversion jobs and their progress."),
         (name = "mp3s", description = "The MP3s: download, delete, share."),
+        (name = "webhooks", description = "Endpoints told when a job ends (Standard Webhooks signatures, retried)."),
         (name = "seed", description = "The routes of the system mp3convert replaces, kept as they were."),
         (name = "operations", description = "Health and metrics, served by every function."),
         (name = "meta", description = "This description."),
@@ -38,6 +39,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api.merge(auth::openapi());
     api.merge(upload::openapi());
     api.merge(download::openapi());
+    api.merge(notify::openapi());
     api.merge(web::openapi());
     api.merge(platform::http::ops_openapi());
     add_security_schemes(&mut api);

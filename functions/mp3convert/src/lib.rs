@@ -64,8 +64,22 @@ impl Platform {
         };
         let workers = WorkerPool::start(convert_state, config.workers, events.subscribe()).await?;
 
+        // Webhooks: jobs' ends from the in-process events, deliveries on a loop; both stop
+        // with the workers.
+        let webhooks = backends.webhook_store().await?;
+        let deliverer = notify::Deliverer::new(webhooks.clone(), &config.webhooks);
+        let notify_state = notify::NotifyState {
+            webhooks,
+            jobs: jobs.clone(),
+            verifier: verifier.clone(),
+            deliverer: deliverer.clone(),
+            allow_loopback: config.webhooks.allow_loopback,
+        };
+
         // Retention on a timer (MP3CONVERT_SWEEP_SECS), stopped with the workers.
         let sweeping = tokio_util::sync::CancellationToken::new();
+        deliverer.spawn(sweeping.clone());
+        spawn_notifier(notify_state.clone(), events.subscribe(), sweeping.clone());
         upload::retention::Sweeper::new(blobs.clone(), jobs.clone(), config.retention).spawn_timer(sweeping.clone());
         let ready = backends.readiness();
         let router = Router::new()
@@ -83,6 +97,7 @@ impl Platform {
                 pending: Default::default(),
             }))
             .merge(download::router(download::DownloadState { blobs, verifier, links, public_url: config.public_url.clone() }))
+            .merge(notify::router(notify_state))
             .merge(web::router())
             .merge(ops_router(ready))
             .layer(TraceLayer::new_for_http());
@@ -102,4 +117,31 @@ impl Platform {
         self.workers.shutdown().await;
         served.context("serving HTTP")
     }
+}
+
+/// Queues the webhook deliveries of each job that ends (its converted or failed event).
+fn spawn_notifier(
+    state: notify::NotifyState,
+    mut events: tokio::sync::broadcast::Receiver<platform::event_bus::Event>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                () = stop.cancelled() => return,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(event) => {
+                    if let Err(e) = notify::on_event(&state, &event).await {
+                        tracing::warn!(event = %event.id, error = format!("{e:#}"), "queuing webhook deliveries");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the webhook notifier fell behind the in-process events; their jobs' webhooks are not sent");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }

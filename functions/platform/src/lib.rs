@@ -2,7 +2,8 @@
 //!
 //! - [`config`]: one `Config`, loaded once from the environment.
 //! - Ports, each a trait with its adapters in files named after the technology:
-//!   [`blob_store`] (videos and MP3s), [`user_store`], [`job_store`], [`event_bus`].
+//!   [`blob_store`] (videos and MP3s), [`user_store`], [`job_store`], [`event_bus`],
+//!   [`webhook_store`] (webhooks and their deliveries).
 //! - [`auth`]: password hashing, JWT signing/verification and the `AuthUser` extractor.
 //! - [`http`]: the JSON error type every route returns, health routes, serving.
 //! - [`model`]: the records the ports store (users, jobs) and the event types.
@@ -17,12 +18,14 @@ pub mod hmac_key;
 pub mod http;
 pub mod job_store;
 pub mod model;
+mod mongo;
 pub mod mysql;
 pub mod runtime;
 pub mod sqlite;
 pub mod telemetry;
 pub mod throttle;
 pub mod user_store;
+pub mod webhook_store;
 
 /// A new opaque id: 32 lowercase hex characters, safe in paths and URLs.
 pub fn new_id() -> String {

@@ -13,3 +13,4 @@ mod retention;
 mod share_links;
 mod throttle;
 mod upload;
+mod webhooks;

@@ -62,6 +62,8 @@ pub struct Config {
     pub redrive_after: Duration,
     /// How long files are kept (`MP3CONVERT_VIDEO_TTL_SECS`, `MP3CONVERT_MP3_TTL_SECS`).
     pub retention: Retention,
+    /// How webhooks are delivered.
+    pub webhooks: Webhooks,
     /// Set when running on AWS Lambda (`AWS_LAMBDA_RUNTIME_API`).
     pub lambda: bool,
     /// What a client, a request and a conversion may cost.
@@ -93,6 +95,30 @@ impl Retention {
             return Err(invalid("MP3CONVERT_SWEEP_SECS", "must be at least 1"));
         }
         Ok(Self { video_ttl: ttl("MP3CONVERT_VIDEO_TTL_SECS")?, mp3_ttl: ttl("MP3CONVERT_MP3_TTL_SECS")?, sweep_every })
+    }
+}
+
+/// How webhook deliveries are retried, and where they may go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhooks {
+    /// The waits before each retry (`MP3CONVERT_WEBHOOK_BACKOFF_SECS`, default
+    /// `10,30,120,600,3600,21600`): a delivery is attempted once plus once per wait.
+    pub backoff: Vec<Duration>,
+    /// Whether endpoints on loopback addresses are allowed: in dev mode only. Private and
+    /// link-local addresses never are.
+    pub allow_loopback: bool,
+}
+
+impl Webhooks {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>, mode: Mode) -> Result<Self, ConfigError> {
+        const VARIABLE: &str = "MP3CONVERT_WEBHOOK_BACKOFF_SECS";
+        let text = lookup(VARIABLE).unwrap_or_else(|| "10,30,120,600,3600,21600".into());
+        let backoff = text
+            .split(',')
+            .map(|part| part.trim().parse::<u64>().ok().filter(|secs| *secs > 0).map(Duration::from_secs))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid(VARIABLE, "must be seconds, each at least 1, separated by commas (e.g. 10,30,120)"))?;
+        Ok(Self { backoff, allow_loopback: mode == Mode::Dev })
     }
 }
 
@@ -250,6 +276,7 @@ impl Config {
             job_lease,
             redrive_after,
             retention: Retention::from_lookup(&lookup)?,
+            webhooks: Webhooks::from_lookup(&lookup, mode)?,
             lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some(),
             limits: Limits::from_lookup(&lookup)?,
         })
@@ -371,6 +398,14 @@ mod tests {
         assert_eq!((keep.video_ttl, keep.mp3_ttl, keep.sweep_every, keep.sweeps()), (None, None, Duration::from_secs(60), false));
         let retention = config(&[("MP3CONVERT_VIDEO_TTL_SECS", "0"), ("MP3CONVERT_MP3_TTL_SECS", "86400")]).unwrap().retention;
         assert_eq!((retention.video_ttl, retention.mp3_ttl, retention.sweeps()), (None, Some(Duration::from_secs(86400)), true));
+        let webhooks = config(&[]).unwrap().webhooks;
+        assert_eq!((webhooks.backoff.len(), webhooks.backoff[0], webhooks.allow_loopback), (6, Duration::from_secs(10), true));
+        let fast = config(&[("MP3CONVERT_WEBHOOK_BACKOFF_SECS", "1, 2")]).unwrap().webhooks.backoff;
+        assert_eq!(fast, [Duration::from_secs(1), Duration::from_secs(2)]);
+        for bad in ["", "1,,2", "0", "soon"] {
+            let error = config(&[("MP3CONVERT_WEBHOOK_BACKOFF_SECS", bad)]).unwrap_err();
+            assert_eq!(error.variable, "MP3CONVERT_WEBHOOK_BACKOFF_SECS", "{bad:?}");
+        }
         assert_eq!(config(&[("MP3CONVERT_SWEEP_SECS", "0")]).unwrap_err().variable, "MP3CONVERT_SWEEP_SECS");
         assert_eq!(config(&[("MP3CONVERT_MP3_TTL_SECS", "a day")]).unwrap_err().variable, "MP3CONVERT_MP3_TTL_SECS");
     }

@@ -14,7 +14,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, DateTime, Document, doc};
-use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
@@ -22,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::{Claim, JobPage, JobStore, JobStoreError, PageRequest};
 use crate::model::{Job, JobError, JobStatus, NewJob};
+use crate::mongo::{ensure_indexes, is_duplicate_key};
 
 pub struct MongoJobStore {
     jobs: Collection<JobDoc>,
@@ -61,14 +61,6 @@ fn unavailable(e: impl Into<anyhow::Error>) -> JobStoreError {
     JobStoreError::Unavailable(e.into())
 }
 
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        ErrorKind::Command(c) => c.code == 11000,
-        _ => false,
-    }
-}
-
 fn idem(owner_id: &str, key: &str) -> String {
     format!("{owner_id}\n{key}")
 }
@@ -103,16 +95,6 @@ fn job(doc: JobDoc) -> Result<Job, JobStoreError> {
 }
 
 /// Whether `jobs` has an index on exactly `keys`.
-async fn index_exists(jobs: &Collection<JobDoc>, keys: &Document) -> Result<bool, JobStoreError> {
-    let indexes: Vec<IndexModel> = match jobs.list_indexes().await {
-        Ok(cursor) => cursor.try_collect().await.map_err(unavailable)?,
-        // The collection does not exist yet (NamespaceNotFound).
-        Err(e) if matches!(*e.kind, ErrorKind::Command(ref c) if c.code == 26) => return Ok(false),
-        Err(e) => return Err(unavailable(e)),
-    };
-    Ok(indexes.iter().any(|index| &index.keys == keys))
-}
-
 /// Matches a document whose `claim` is `claim`; 0 also matches documents without the field.
 fn held(claim: i64) -> Bson {
     if claim == 0 { Bson::Document(doc! { "$in": [0_i64, Bson::Null] }) } else { Bson::Int64(claim) }
@@ -147,17 +129,7 @@ impl MongoJobStore {
             IndexModel::builder().keys(doc! { "owner_id": 1, "seq": -1 }).build(),
             IndexModel::builder().keys(doc! { "video_id": 1 }).build(),
         ];
-        for index in indexes {
-            let keys = index.keys.clone();
-            if index_exists(&jobs, &keys).await? {
-                continue;
-            }
-            if let Err(e) = jobs.create_index(index).await
-                && !index_exists(&jobs, &keys).await?
-            {
-                return Err(unavailable(e));
-            }
-        }
+        ensure_indexes(&jobs, indexes.into()).await.map_err(unavailable)?;
         Ok(Self { jobs, counters: db.collection("counters"), claims: db.collection("job_claims") })
     }
 

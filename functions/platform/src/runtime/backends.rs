@@ -31,6 +31,9 @@ use crate::job_store::sqlite::SqliteJobStore;
 use crate::user_store::UserStore;
 use crate::user_store::mysql::MySqlUserStore;
 use crate::user_store::sqlite::SqliteUserStore;
+use crate::webhook_store::WebhookStore;
+use crate::webhook_store::mongodb::MongoWebhookStore;
+use crate::webhook_store::sqlite::SqliteWebhookStore;
 
 /// Chunks of an unfinished GridFS write older than this belong to a dead writer: no
 /// conversion or upload runs that long (Knative's and Lambda's timeouts are shorter).
@@ -87,6 +90,14 @@ impl Backends {
         }
         self.local("MP3CONVERT_MONGODB_URL", "jobs")?;
         Ok(Arc::new(SqliteJobStore::new(self.sqlite().await?.clone())))
+    }
+
+    pub async fn webhook_store(&self) -> anyhow::Result<Arc<dyn WebhookStore>> {
+        if let Some(db) = self.mongo().await? {
+            return Ok(Arc::new(MongoWebhookStore::open(db.clone()).await.context("opening the MongoDB webhook store")?));
+        }
+        self.local("MP3CONVERT_MONGODB_URL", "webhooks")?;
+        Ok(Arc::new(SqliteWebhookStore::new(self.sqlite().await?.clone())))
     }
 
     pub async fn user_store(&self) -> anyhow::Result<Arc<dyn UserStore>> {

@@ -8,3 +8,4 @@ mod event_bus;
 mod job_store;
 mod services;
 mod user_store;
+mod webhook_store;
