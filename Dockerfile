@@ -3,15 +3,15 @@
 #
 #   docker build --build-arg FUNCTION=convert -t ghcr.io/mp3convert/mp3convert-convert:latest .
 #
-# FUNCTION is auth, upload, convert or download (the binary `mp3convert-$FUNCTION`).
+# FUNCTION is auth, upload, convert, download or notify (the binary `mp3convert-$FUNCTION`).
 # Deploying: knative/README.md.
 
 ARG RUST_VERSION=1.88
 
 FROM rust:${RUST_VERSION}-bookworm AS build
 ARG FUNCTION
-RUN case "$FUNCTION" in auth|upload|convert|download) ;; \
-      *) echo "--build-arg FUNCTION=auth|upload|convert|download (got '$FUNCTION')" >&2; exit 1 ;; esac
+RUN case "$FUNCTION" in auth|upload|convert|download|notify) ;; \
+      *) echo "--build-arg FUNCTION=auth|upload|convert|download|notify (got '$FUNCTION')" >&2; exit 1 ;; esac
 WORKDIR /src
 COPY . .
 # LAME (mp3lame-sys: ./configure && make) and aws-lc build with the image's gcc and make.

@@ -23,7 +23,7 @@ port=$((20000 + RANDOM % 20000))
 # --- 1. each function on its own --------------------------------------------------------
 export MP3CONVERT_MODE=dev MP3CONVERT_DATA_DIR="$work/data" MP3CONVERT_MONGODB_DATABASE=bench RUST_LOG=warn
 printf '%-22s %8s %14s %10s\n' binary size "exec->ready" "idle RSS"
-for name in auth upload convert download; do
+for name in auth upload convert download notify; do
     starts=() idle=()
     for i in $(seq "$runs"); do
         t0=$(now_ms)

@@ -8,7 +8,7 @@
 #   local-dev/functions.sh status              say what runs (exit 0 only if all five run)
 #
 # Ports (override the first with LOCAL_DEV_FUNCTIONS_PORT): auth 8081, upload 8082,
-# convert 8083, download 8084, broker ingress 8085. Dev mode: the JWT keys are generated
+# convert 8083, download 8084, broker ingress 8085, notify 8086. Dev mode: the JWT keys are generated
 # once into local-dev/.run/functions/data/keys and shared by the functions. Logs and pid
 # files: local-dev/.run/functions/. The Broker's exchange is `mp3convert` on the local
 # RabbitMQ: another system can publish there (contract §4).
@@ -18,7 +18,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 DIR="${LOCAL_DEV_RUN_DIR:-$HERE/.run}/functions"
 BASE=${LOCAL_DEV_FUNCTIONS_PORT:-8081}
-NAMES=(auth upload convert download broker)
+NAMES=(auth upload convert download broker notify)
 
 log() { echo "[functions] $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -62,9 +62,11 @@ cmd_start() {
     MP3CONVERT_ADDR=127.0.0.1:$(port_of upload) K_SINK=$broker launch upload mp3convert-upload
     MP3CONVERT_ADDR=127.0.0.1:$(port_of convert) launch convert mp3convert-convert
     MP3CONVERT_ADDR=127.0.0.1:$(port_of download) launch download mp3convert-download
+    MP3CONVERT_ADDR=127.0.0.1:$(port_of notify) launch notify mp3convert-notify
     launch broker mp3convert-local-broker --eventing "$ROOT/eventing" --amqp-url "$MP3CONVERT_AMQP_URL" \
         --exchange mp3convert --addr "127.0.0.1:$(port_of broker)" \
-        --service "convert=http://127.0.0.1:$(port_of convert)" --service "upload=http://127.0.0.1:$(port_of upload)"
+        --service "convert=http://127.0.0.1:$(port_of convert)" --service "upload=http://127.0.0.1:$(port_of upload)" \
+        --service "notify=http://127.0.0.1:$(port_of notify)"
     local name
     for name in "${NAMES[@]}"; do wait_ready "$name"; done
     cat << EOF
@@ -72,6 +74,7 @@ auth      http://127.0.0.1:$(port_of auth)      POST /login, /api/v1/users, /api
 upload    http://127.0.0.1:$(port_of upload)      POST /upload, /api/v1/videos; GET /api/v1/jobs
 download  http://127.0.0.1:$(port_of download)      GET /download, /api/v1/mp3s/{id}
 convert   http://127.0.0.1:$(port_of convert)      POST / (CloudEvents, from the broker)
+notify    http://127.0.0.1:$(port_of notify)      /api/v1/webhooks
 broker    $broker      POST / (CloudEvents ingress; exchange "mp3convert")
 EOF
 }

@@ -16,7 +16,14 @@ use tempfile::TempDir;
 
 /// The queues the local broker declares for the repo's manifests (`<exchange>.<trigger>`,
 /// plus the dead-letter queue), deleted with the cluster.
-const QUEUES: [&str; 4] = ["convert-video-uploaded", "jobs-mp3-converted", "jobs-conversion-failed", "dead-letter"];
+const QUEUES: [&str; 6] = [
+    "convert-video-uploaded",
+    "jobs-mp3-converted",
+    "jobs-conversion-failed",
+    "notify-mp3-converted",
+    "notify-conversion-failed",
+    "dead-letter",
+];
 
 /// Where the `mp3convert-*` binaries are: `$MP3CONVERT_BIN_DIR`, or this workspace's debug build.
 pub fn bin_dir() -> PathBuf {
@@ -157,11 +164,13 @@ pub struct Options {
     pub upload_env: Vec<(String, String)>,
     /// Environment variables added to the converter's.
     pub convert_env: Vec<(String, String)>,
+    /// Environment variables added to the notify function's.
+    pub notify_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { eventing: eventing_dir(), convert_stand_in: None, upload_env: Vec::new(), convert_env: Vec::new() }
+        Self { eventing: eventing_dir(), convert_stand_in: None, upload_env: Vec::new(), convert_env: Vec::new(), notify_env: Vec::new() }
     }
 }
 
@@ -170,6 +179,7 @@ pub struct Cluster {
     pub upload: Proc,
     pub convert: Proc,
     pub download: Proc,
+    pub notify: Proc,
     pub broker: Proc,
     /// The Broker's exchange (another system publishes here, contract §4).
     pub exchange: String,
@@ -214,7 +224,7 @@ impl Cluster {
         let mongo_url = service_url("MP3CONVERT_MONGODB_URL");
         let mongo = mongodb::Client::with_uri_str(&mongo_url).await.expect("MongoDB").database(&name);
 
-        let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+        let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();
         let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
         // The key that signs and checks the functions' events.
         let event_key = platform::new_id() + &platform::new_id();
@@ -252,9 +262,12 @@ impl Cluster {
         convert_env.push(("MP3CONVERT_JOB_LEASE_SECS".to_owned(), JOB_LEASE_SECS.to_string()));
         convert_env.extend(options.convert_env.iter().cloned());
         let mut convert = function("mp3convert-convert", ports[2], convert_env);
-        let mut download_env = mongo_env;
+        let mut download_env = mongo_env.clone();
         download_env.push(("MP3CONVERT_LINK_KEY".to_owned(), platform::new_id() + &platform::new_id()));
         let mut download = function("mp3convert-download", ports[3], download_env);
+        let mut notify_env = mongo_env;
+        notify_env.extend(options.notify_env.iter().cloned());
+        let mut notify = function("mp3convert-notify", ports[5], notify_env);
 
         let convert_target = options.convert_stand_in.clone().unwrap_or_else(|| url(2));
         let broker_args = [
@@ -271,11 +284,13 @@ impl Cluster {
             format!("convert={convert_target}"),
             "--service".to_owned(),
             format!("upload={}", url(1)),
+            "--service".to_owned(),
+            format!("notify={}", url(5)),
         ];
         let mut broker = Proc::new("mp3convert-local-broker", ports[4], broker_args.to_vec(), Vec::new());
 
         broker.start();
-        for proc in [&mut auth, &mut upload, &mut download] {
+        for proc in [&mut auth, &mut upload, &mut download, &mut notify] {
             proc.start();
         }
         if options.convert_stand_in.is_none() {
@@ -288,6 +303,7 @@ impl Cluster {
             upload,
             convert,
             download,
+            notify,
             broker,
             exchange: name.clone(),
             mongo,
@@ -296,7 +312,7 @@ impl Cluster {
             mysql_database: name,
             _dir: dir,
         };
-        for proc in [&cluster.auth, &cluster.upload, &cluster.download, &cluster.broker] {
+        for proc in [&cluster.auth, &cluster.upload, &cluster.download, &cluster.notify, &cluster.broker] {
             cluster.wait_ready(&proc.url).await;
         }
         cluster
@@ -412,7 +428,7 @@ impl Cluster {
 
     /// Stops the processes and drops the cluster's databases, exchange and queues.
     pub async fn stop(mut self) {
-        for proc in [&mut self.broker, &mut self.auth, &mut self.upload, &mut self.convert, &mut self.download] {
+        for proc in [&mut self.broker, &mut self.auth, &mut self.upload, &mut self.convert, &mut self.download, &mut self.notify] {
             proc.kill();
         }
         let _ = self.mongo.drop().await;

@@ -4,13 +4,15 @@
 //! - [`app`]: the platform served in-process on a free loopback port, with request helpers;
 //! - [`process`]: the real `mp3convert` binary as a child process;
 //! - [`cluster`]: the distributed form: every function as its own process, the local broker
-//!   and the real RabbitMQ, MariaDB and FerretDB.
+//!   and the real RabbitMQ, MariaDB and FerretDB;
+//! - [`webhooks`]: a webhook receiver and the signature check of what it got.
 
 pub mod app;
 pub mod cluster;
 pub mod crafted;
 pub mod fixtures;
 pub mod process;
+pub mod webhooks;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -133,7 +133,7 @@ fn spawn_notifier(
             };
             match event {
                 Ok(event) => {
-                    if let Err(e) = notify::on_event(&state, &event).await {
+                    if let Err(e) = notify::on_event(&state, &event.ty, &event.id, &event.data).await {
                         tracing::warn!(event = %event.id, error = format!("{e:#}"), "queuing webhook deliveries");
                     }
                 }

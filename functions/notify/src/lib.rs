@@ -6,10 +6,11 @@
 //!
 //! A job's end reaches [`on_event`] as its `mp3convert.mp3.converted` or
 //! `mp3convert.conversion.failed` event: in-process on the all-in-one, through a Trigger on
-//! Knative. The delivery is stored first, under an id derived from the webhook, the job and
+//! Knative ([`events`]). The delivery is stored first, under an id derived from the webhook, the job and
 //! the type, so a repeated event queues nothing new.
 
 pub mod deliver;
+pub mod events;
 mod routes;
 pub mod signing;
 pub mod target;
@@ -19,7 +20,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use platform::auth::TokenVerifier;
-use platform::event_bus::Event;
 use platform::job_store::JobStore;
 use platform::model::{Job, JobStatus, event_types};
 use platform::webhook_store::{NewDelivery, WebhookStore};
@@ -67,14 +67,15 @@ pub fn event_type(status: JobStatus) -> Option<&'static str> {
     }
 }
 
-/// Queues the deliveries a platform event calls for (none for other events); how many.
-pub async fn on_event(state: &NotifyState, event: &Event) -> anyhow::Result<usize> {
-    if event.ty != event_types::MP3_CONVERTED && event.ty != event_types::CONVERSION_FAILED {
+/// Queues the deliveries a platform event (type `ty`, id `id`) calls for (none for other
+/// events); how many.
+pub async fn on_event(state: &NotifyState, ty: &str, id: &str, data: &serde_json::Value) -> anyhow::Result<usize> {
+    if ty != event_types::MP3_CONVERTED && ty != event_types::CONVERSION_FAILED {
         return Ok(0);
     }
-    let job_id = event.data["job_id"].as_str().ok_or_else(|| anyhow::anyhow!("{} event {} has no job_id", event.ty, event.id))?;
+    let job_id = data["job_id"].as_str().ok_or_else(|| anyhow::anyhow!("{ty} event {id} has no job_id"))?;
     let Some(job) = state.jobs.get(job_id).await? else {
-        tracing::warn!(job_id, event = %event.id, "an ended job's event names no job; nobody to notify");
+        tracing::warn!(job_id, event = id, "an ended job's event names no job; nobody to notify");
         return Ok(0);
     };
     job_finished(state, &job).await

@@ -3,80 +3,14 @@
 //! retried with backoff under one `webhook-id`, given up after the last wait; the routes'
 //! statuses, ownership and the refusal of private addresses.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tests::app::{TestApp, TestUser};
+use tests::webhooks::{Receiver, assert_signed};
 use tests::{eventually, fixtures};
-
-/// A request a receiver got.
-#[derive(Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: String,
-    at: Instant,
-}
-
-/// An HTTP endpoint on loopback that records every POST and answers the statuses it is
-/// given, in order (then 200).
-#[derive(Clone, Default)]
-struct Receiver {
-    answers: Arc<Mutex<VecDeque<u16>>>,
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start(answers: &[u16]) -> (Self, String) {
-        let receiver = Self { answers: Arc::new(Mutex::new(answers.iter().copied().collect())), ..Self::default() };
-        let app = axum::Router::new().route("/hook", axum::routing::post(record)).with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (receiver, url)
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
-        eventually(&format!("{n} webhook requests"), Duration::from_secs(30), || async {
-            let received = self.received();
-            (received.len() >= n).then_some(received)
-        })
-        .await
-    }
-}
-
-async fn record(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
-    receiver.received.lock().unwrap().push(Received { headers, body, at: Instant::now() });
-    let status = receiver.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
-}
-
-/// Standard Webhooks verification, step by step: the key is the base64 after `whsec_`, the
-/// signed content `id.timestamp.body`, the signature `v1,` + base64 of its HMAC-SHA256.
-fn assert_signed(request: &Received, secret: &str) {
-    let header = |name: &str| request.headers.get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap().to_owned();
-    let (id, timestamp, signature) = (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"));
-    let key = STANDARD.decode(secret.strip_prefix("whsec_").expect("a whsec_ secret")).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{timestamp}.{}", request.body).as_bytes());
-    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-    assert!(signature.split(' ').any(|s| s == expected), "signature {signature} is not {expected}");
-    let sent = timestamp.parse::<i64>().unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    assert!((now - sent).abs() < 60, "webhook-timestamp {sent} is not now ({now})");
-    assert_eq!(request.headers["content-type"], "application/json");
-}
 
 async fn create_webhook(app: &TestApp, user: &TestUser, body: Value) -> reqwest::Response {
     app.client.post(app.at("/api/v1/webhooks")).bearer_auth(&user.token).json(&body).send().await.unwrap()

@@ -17,3 +17,4 @@ mod retention;
 mod seed_flow;
 mod share_links;
 mod web_page;
+mod webhooks;

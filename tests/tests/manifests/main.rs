@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use support::{Manifest, Schemas, all_manifests, documents_in, parse_documents, read, variables_the_binaries_read};
 
 const KSVC: &str = "serving.knative.dev/v1";
-const FUNCTIONS: [&str; 4] = ["auth", "upload", "convert", "download"];
+const FUNCTIONS: [&str; 5] = ["auth", "upload", "convert", "download", "notify"];
 /// Knative's default `max-revision-timeout-seconds`.
 const CLUSTER_TIMEOUT_CAP: u64 = 600;
 
@@ -251,7 +251,7 @@ fn needs(function: &str) -> Vec<&'static str> {
     if main.contains("user_store()") {
         needs.push("MP3CONVERT_MYSQL_URL");
     }
-    if main.contains("blob_store()") || main.contains("job_store()") {
+    if main.contains("blob_store()") || main.contains("job_store()") || main.contains("webhook_store()") {
         needs.push("MP3CONVERT_MONGODB_URL");
     }
     if main.contains("event_bus(") {
@@ -362,7 +362,9 @@ fn secret_templates_hold_no_real_values() {
 
 /// Which function serves each public route of the contract, and routes that must stay
 /// inside the cluster.
-const PUBLIC_ROUTES: [(&str, &str); 14] = [
+const PUBLIC_ROUTES: [(&str, &str); 16] = [
+    ("/api/v1/webhooks", "notify"),
+    ("/api/v1/webhooks/WEBHOOK_ID/deliveries", "notify"),
     ("/", "auth"),
     ("/assets/app.js", "auth"),
     ("/login", "auth"),
@@ -378,8 +380,16 @@ const PUBLIC_ROUTES: [(&str, &str); 14] = [
     ("/api/v1/mp3s/MP3_ID", "download"),
     ("/api/v1/mp3s/MP3_ID/", "download"),
 ];
-const PRIVATE_ROUTES: [&str; 6] =
-    ["/events/job-status", "/events/dead-letter", "/events/sweep", "/metrics", "/health/readiness", "/loginx"];
+const PRIVATE_ROUTES: [&str; 8] = [
+    "/events/job-status",
+    "/events/dead-letter",
+    "/events/sweep",
+    "/events/job-ended",
+    "/events/deliver",
+    "/metrics",
+    "/health/readiness",
+    "/loginx",
+];
 
 /// The backend an Ingress path set sends `path` to: exact matches first, then the longest
 /// prefix by whole segments (Kubernetes' Ingress matching rules).

@@ -1,7 +1,7 @@
 use super::*;
 
 fn services() -> BTreeMap<String, Url> {
-    [("convert", "http://127.0.0.1:4001"), ("upload", "http://127.0.0.1:4002")]
+    [("convert", "http://127.0.0.1:4001"), ("upload", "http://127.0.0.1:4002"), ("notify", "http://127.0.0.1:4003")]
         .into_iter()
         .map(|(name, url)| (name.to_owned(), Url::parse(url).unwrap()))
         .collect()
@@ -68,7 +68,12 @@ fn reads_the_repositorys_broker_and_triggers() {
         assert_eq!(jobs.subscriber.as_str(), "http://127.0.0.1:4002/events/job-status");
         assert_eq!(jobs.parallelism, 1);
     }
-    assert_eq!(broker.triggers.len(), 3);
+    for (name, ty) in [("notify-mp3-converted", "mp3convert.mp3.converted"), ("notify-conversion-failed", "mp3convert.conversion.failed")] {
+        let notify = by_name(name);
+        assert_eq!(notify.filter, BTreeMap::from([("type".to_owned(), ty.to_owned())]));
+        assert_eq!(notify.subscriber.as_str(), "http://127.0.0.1:4003/events/job-ended");
+    }
+    assert_eq!(broker.triggers.len(), 5);
 }
 
 #[test]
