@@ -119,16 +119,28 @@ impl Platform {
     }
 }
 
-/// Queues the webhook deliveries of each job that ends (its converted or failed event).
+/// How often the all-in-one queues the webhook deliveries that no event queued (at start,
+/// then this often): see `notify::catch_up`.
+const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Queues the webhook deliveries of each job that ends (its converted or failed event), and
+/// catches up on the ones the events missed.
 fn spawn_notifier(
     state: notify::NotifyState,
     mut events: tokio::sync::broadcast::Receiver<platform::event_bus::Event>,
     stop: tokio_util::sync::CancellationToken,
 ) {
     tokio::spawn(async move {
+        let mut catch_up = tokio::time::interval(CATCH_UP_EVERY);
         loop {
             let event = tokio::select! {
                 () = stop.cancelled() => return,
+                _ = catch_up.tick() => {
+                    if let Err(e) = notify::catch_up(&state).await {
+                        tracing::warn!(error = format!("{e:#}"), "catching up on webhook deliveries");
+                    }
+                    continue;
+                }
                 event = events.recv() => event,
             };
             match event {
@@ -138,7 +150,10 @@ fn spawn_notifier(
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the webhook notifier fell behind the in-process events; their jobs' webhooks are not sent");
+                    tracing::warn!(
+                        missed,
+                        "the webhook notifier fell behind the in-process events; the catch-up will queue their deliveries"
+                    );
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

@@ -5,7 +5,8 @@
 //!   deliveries they call for are stored, 503 while the stores are down (the Broker retries).
 //!   Only events the platform signed are taken (`platform::event_bus::signature`).
 //! - `POST /events/deliver`: a PingSource's tick (eventing/webhooks.yaml): retries come due
-//!   while the function is scaled to zero, and this wakes it to attempt them.
+//!   while the function is scaled to zero, and this wakes it to attempt them, after queuing
+//!   what no event queued ([`crate::catch_up`]).
 
 use axum::Router;
 use axum::extract::State;
@@ -41,6 +42,7 @@ async fn job_ended(State(Events { state, key }): State<Events>, event: cloudeven
 }
 
 async fn deliver_now(State(Events { state, .. }): State<Events>) -> Result<Json<Value>, AppError> {
+    let caught_up = crate::catch_up(&state).await.map_err(AppError::unavailable)?;
     let attempted = state.deliverer.run_once().await.map_err(AppError::unavailable)?;
-    Ok(Json(json!({ "attempted": attempted })))
+    Ok(Json(json!({ "caught_up": caught_up, "attempted": attempted })))
 }

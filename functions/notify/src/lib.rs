@@ -20,7 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use platform::auth::TokenVerifier;
-use platform::job_store::JobStore;
+use platform::job_store::{JobStore, PageRequest};
 use platform::model::{Job, JobStatus, event_types};
 use platform::webhook_store::{NewDelivery, WebhookStore};
 use serde_json::json;
@@ -81,12 +81,14 @@ pub async fn on_event(state: &NotifyState, ty: &str, id: &str, data: &serde_json
     job_finished(state, &job).await
 }
 
-/// Queues a delivery of `job`'s end to each of its owner's webhooks that asked for it.
+/// Queues a delivery of `job`'s end to each of its owner's webhooks that asked for it and
+/// existed when it ended.
 pub async fn job_finished(state: &NotifyState, job: &Job) -> anyhow::Result<usize> {
     let Some(ty) = event_type(job.status) else { return Ok(0) };
     let body = json!({ "type": ty, "timestamp": job.updated_at.format(&Rfc3339)?, "data": job }).to_string();
     let mut queued = 0;
-    for webhook in state.webhooks.subscribed(&job.owner_id, ty).await? {
+    let webhooks = state.webhooks.subscribed(&job.owner_id, ty).await?;
+    for webhook in webhooks.into_iter().filter(|w| w.created_at <= job.updated_at) {
         let key = format!("{}\n{}\n{ty}", webhook.id, job.job_id);
         let id = format!("msg_{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes()).simple());
         let delivery = NewDelivery { id, webhook_id: webhook.id.clone(), event_type: ty.into(), body: body.clone() };
@@ -96,6 +98,27 @@ pub async fn job_finished(state: &NotifyState, job: &Job) -> anyhow::Result<usiz
     }
     if queued > 0 {
         state.deliverer.wake();
+    }
+    Ok(queued)
+}
+
+/// How many of each owner's latest jobs [`catch_up`] looks at.
+const CATCH_UP_JOBS: usize = 50;
+
+/// Queues what the events may have missed: for each user with a webhook, the deliveries of
+/// their latest [`CATCH_UP_JOBS`] finished jobs that are not queued yet (an event lost in a
+/// crash between a job's end and its delivery being stored, or one the Broker gave up on).
+/// Deliveries already queued are recognised by their id, so this repeats nothing.
+pub async fn catch_up(state: &NotifyState) -> anyhow::Result<usize> {
+    let mut queued = 0;
+    for owner in state.webhooks.owners().await? {
+        let page = state.jobs.list_for_owner(&owner, PageRequest { before: None, limit: CATCH_UP_JOBS }).await?;
+        for job in page.jobs.iter().filter(|job| job.status.is_finished()) {
+            queued += job_finished(state, job).await?;
+        }
+    }
+    if queued > 0 {
+        tracing::info!(queued, "queued webhook deliveries that no event had queued");
     }
     Ok(queued)
 }

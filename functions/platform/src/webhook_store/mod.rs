@@ -108,6 +108,8 @@ pub trait WebhookStore: Send + Sync {
     async fn list_for_owner(&self, owner_id: &str) -> Result<Vec<Webhook>, WebhookStoreError>;
     /// Deletes the webhook; its pending deliveries fail when next attempted. `false`: none.
     async fn delete(&self, id: &str) -> Result<bool, WebhookStoreError>;
+    /// Every user who has a webhook.
+    async fn owners(&self) -> Result<Vec<String>, WebhookStoreError>;
     /// The owner's webhooks that asked for `event_type`.
     async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError>;
     /// Stores a delivery, due now. `false`: one with this id exists (a repeated event).

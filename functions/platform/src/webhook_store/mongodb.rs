@@ -126,6 +126,13 @@ impl WebhookStore for MongoWebhookStore {
         Ok(self.webhooks.delete_one(doc! { "_id": id }).await.map_err(unavailable)?.deleted_count > 0)
     }
 
+    async fn owners(&self) -> Result<Vec<String>, WebhookStoreError> {
+        let values = self.webhooks.distinct("owner_id", doc! {}).await.map_err(unavailable)?;
+        let mut owners: Vec<String> = values.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        owners.sort();
+        Ok(owners)
+    }
+
     async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError> {
         Ok(self.list_for_owner(owner_id).await?.into_iter().filter(|w| w.events.iter().any(|e| e == event_type)).collect())
     }

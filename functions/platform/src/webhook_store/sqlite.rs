@@ -98,6 +98,12 @@ impl WebhookStore for SqliteWebhookStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn owners(&self) -> Result<Vec<String>, WebhookStoreError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT owner_id FROM webhooks ORDER BY owner_id").fetch_all(&self.pool).await.map_err(unavailable)?;
+        Ok(rows.iter().map(|row| row.get("owner_id")).collect())
+    }
+
     async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError> {
         Ok(self.list_for_owner(owner_id).await?.into_iter().filter(|w| w.events.iter().any(|e| e == event_type)).collect())
     }

@@ -43,6 +43,7 @@ async fn webhooks_are_kept_per_owner(store: &dyn WebhookStore) {
     assert_eq!(store.get(&a.id).await.unwrap().as_ref(), Some(&a));
     assert_eq!(store.list_for_owner("o").await.unwrap().iter().map(|w| &w.id).collect::<Vec<_>>(), [&a.id, &b.id]);
     assert_eq!(store.subscribed("o", "job.failed").await.unwrap(), std::slice::from_ref(&b));
+    assert_eq!(store.owners().await.unwrap(), ["o", "p"]);
     assert_eq!(store.subscribed("o", "job.succeeded").await.unwrap().len(), 2);
     assert!(store.subscribed("nobody", "job.failed").await.unwrap().is_empty());
     assert!(store.delete(&a.id).await.unwrap());
