@@ -88,10 +88,11 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// SIGTERM, then waits for the process to exit; returns whether it exited successfully.
-    pub fn terminate(mut self) -> bool {
+    /// SIGTERM, then waits for the process to exit; how it exited (a code, or the signal that
+    /// ended it).
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        self.child.wait().map(|status| status.success()).unwrap_or(false)
+        self.child.wait().expect("waiting for mp3convert")
     }
 }
 

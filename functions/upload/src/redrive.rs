@@ -66,18 +66,9 @@ impl Redrive {
     /// Runs [`Redrive::run_once`] every half `after` until `stopping`.
     pub fn spawn_timer(self, stopping: CancellationToken) {
         let every = (self.after / 2).max(Duration::from_secs(1));
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = stopping.cancelled() => return,
-                    _ = ticks.tick() => {}
-                }
-                if let Err(e) = self.run_once().await {
-                    tracing::warn!(error = format!("{e:#}"), "re-drive failed; trying again at the next tick");
-                }
-            }
+        platform::runtime::every(every, stopping, "re-drive", move || {
+            let redrive = self.clone();
+            async move { redrive.run_once().await }
         });
     }
 }

@@ -118,18 +118,10 @@ impl Sweeper {
         if !self.retention.sweeps() {
             return;
         }
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(self.retention.sweep_every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = stopping.cancelled() => return,
-                    _ = ticks.tick() => {}
-                }
-                if let Err(e) = self.run_once().await {
-                    tracing::warn!(error = format!("{e:#}"), "retention sweep failed; trying again at the next tick");
-                }
-            }
+        let every = self.retention.sweep_every;
+        platform::runtime::every(every, stopping, "retention sweep", move || {
+            let sweeper = self.clone();
+            async move { sweeper.run_once().await }
         });
     }
 }

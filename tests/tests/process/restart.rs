@@ -97,7 +97,8 @@ async fn sigterm_requeues_the_running_job_and_exits_cleanly() {
         jobs(&client, &server.url, &token).await.iter().any(|j| j["status"] == "processing").then_some(())
     })
     .await;
-    assert!(server.terminate(), "mp3convert did not exit cleanly on SIGTERM");
+    let status = server.terminate();
+    assert!(status.success(), "mp3convert did not exit cleanly on SIGTERM: {status}");
 
     let server = Server::start(&data, &[("MP3CONVERT_WORKERS", "1")]);
     let jobs_after = tests::eventually("the re-queued job to succeed", Duration::from_secs(120), || async {
@@ -144,7 +145,8 @@ async fn a_job_cut_short_by_more_restarts_than_it_has_attempts_still_succeeds() 
         })
         .await;
         assert_eq!(status, "processing", "restart {restart}: {:?}", jobs(&client, &server.url, token).await);
-        assert!(server.terminate(), "mp3convert did not exit cleanly on SIGTERM");
+        let status = server.terminate();
+        assert!(status.success(), "mp3convert did not exit cleanly on SIGTERM: {status}");
     }
 
     let server = Server::start(&data, &[("MP3CONVERT_WORKERS", "1")]);

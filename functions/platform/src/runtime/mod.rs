@@ -9,6 +9,7 @@ mod backends;
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -19,6 +20,29 @@ pub use backends::Backends;
 
 use crate::config::Config;
 use crate::http::{ReadinessCheck, ops_router};
+
+/// Runs `pass` every `period` until `stopping`, the first time at once; a pass that fails is
+/// logged as `what` and tried again at the next tick. (A late tick waits: passes never pile
+/// up.)
+pub fn every<F, Fut, T>(period: Duration, stopping: CancellationToken, what: &'static str, mut pass: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<T>> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stopping.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            if let Err(e) = pass().await {
+                tracing::warn!(error = format!("{e:#}"), "{what} failed; trying again at the next tick");
+            }
+        }
+    });
+}
 
 /// A function's routes and how to tell it is ready.
 pub struct Function {
