@@ -389,6 +389,17 @@ impl Cluster {
         response.json().await.unwrap()
     }
 
+    /// Uploads a 1 s video named `clip.mp4`, waits for its conversion and returns the job
+    /// (asserting it succeeded).
+    pub async fn converted_job(&self, user: &ClusterUser) -> Value {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let video = crate::fixtures::video(dir.path(), "clip.mp4", 1.0);
+        let accepted: Value = self.upload(user, &video).await.json().await.expect("upload json");
+        let job = self.finished_job(user, accepted["job_id"].as_str().expect("job_id"), Duration::from_secs(120)).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        job
+    }
+
     /// Polls the job until it has succeeded or failed.
     pub async fn finished_job(&self, user: &ClusterUser, job_id: &str, timeout: Duration) -> Value {
         crate::eventually(&format!("job {job_id} to finish"), timeout, || async {

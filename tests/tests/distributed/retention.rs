@@ -6,18 +6,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tests::cluster::{Cluster, Options};
-use tests::fixtures;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_deletes_the_files_past_their_ttl_and_says_so() {
     let ttl = vec![("MP3CONVERT_VIDEO_TTL_SECS".to_owned(), "1".to_owned()), ("MP3CONVERT_MP3_TTL_SECS".to_owned(), "1".to_owned())];
     let cluster = Cluster::start_with(Options { upload_env: ttl, ..Options::default() }).await;
     let user = cluster.user().await;
-    let dir = tempfile::tempdir().unwrap();
-    let video = fixtures::video(dir.path(), "clip.mp4", 1.0);
-    let job: Value = cluster.upload(&user, &video).await.json().await.unwrap();
-    let job = cluster.finished_job(&user, job["job_id"].as_str().unwrap(), Duration::from_secs(120)).await;
-    assert_eq!(job["status"], "succeeded", "{job}");
+    let job = cluster.converted_job(&user).await;
     let mp3 = format!("{}/api/v1/mp3s/{}", cluster.download.url, job["mp3_id"].as_str().unwrap());
     assert_eq!(cluster.client.get(&mp3).bearer_auth(&user.token).send().await.unwrap().status(), 200);
     assert_eq!((cluster.gridfs_files("videos").await, cluster.gridfs_files("mp3s").await), (1, 1));
