@@ -130,17 +130,15 @@ fn spawn_notifier(
     mut events: tokio::sync::broadcast::Receiver<platform::event_bus::Event>,
     stop: tokio_util::sync::CancellationToken,
 ) {
+    let catching_up = state.clone();
+    platform::runtime::every(CATCH_UP_EVERY, stop.clone(), "webhook catch-up", move || {
+        let state = catching_up.clone();
+        async move { notify::catch_up(&state).await }
+    });
     tokio::spawn(async move {
-        let mut catch_up = tokio::time::interval(CATCH_UP_EVERY);
         loop {
             let event = tokio::select! {
                 () = stop.cancelled() => return,
-                _ = catch_up.tick() => {
-                    if let Err(e) = notify::catch_up(&state).await {
-                        tracing::warn!(error = format!("{e:#}"), "catching up on webhook deliveries");
-                    }
-                    continue;
-                }
                 event = events.recv() => event,
             };
             match event {

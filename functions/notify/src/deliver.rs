@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use platform::config::Webhooks;
-use platform::webhook_store::{Attempt, Delivery, Outcome, WebhookStore, now_ms};
+use platform::now_ms;
+use platform::webhook_store::{Attempt, Delivery, Outcome, WebhookStore};
 use reqwest::header::CONTENT_TYPE;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -82,10 +83,11 @@ impl Deliverer {
             return Ok(self.store.record(&delivery.id, &attempt, Outcome::GiveUp).await?);
         };
         let answer = self.send(&webhook.url, &webhook.secret, &delivery).await;
-        let attempt = match &answer {
-            Ok(status) => Attempt { at: OffsetDateTime::now_utc(), status: Some(*status), error: None },
-            Err(error) => Attempt { at: OffsetDateTime::now_utc(), status: None, error: Some(error.clone()) },
+        let (status, error) = match &answer {
+            Ok(status) => (Some(*status), None),
+            Err(error) => (None, Some(error.clone())),
         };
+        let attempt = Attempt { at: OffsetDateTime::now_utc(), status, error };
         let outcome = match answer {
             Ok(status) if (200..300).contains(&status) => Outcome::Delivered,
             _ => match self.backoff.get(number - 1) {

@@ -1,9 +1,14 @@
 //! What the MongoDB adapters share: creating indexes once, and recognising a duplicate key.
 
 use futures_util::TryStreamExt;
-use mongodb::bson::Document;
+use mongodb::bson::{DateTime, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::{Collection, IndexModel};
+
+/// A BSON date (milliseconds) as a time.
+pub(crate) fn to_time(t: DateTime) -> Result<time::OffsetDateTime, time::error::ComponentRange> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.timestamp_millis()) * 1_000_000)
+}
 
 /// Whether `e` is a unique index refusing a write (code 11000).
 pub(crate) fn is_duplicate_key(e: &mongodb::error::Error) -> bool {

@@ -70,7 +70,7 @@ fn lease_end(lease: Duration) -> i64 {
 }
 
 fn to_time(t: DateTime) -> Result<OffsetDateTime, JobStoreError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.timestamp_millis()) * 1_000_000).map_err(unavailable)
+    crate::mongo::to_time(t).map_err(unavailable)
 }
 
 fn job(doc: JobDoc) -> Result<Job, JobStoreError> {

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{Claim, JobPage, JobStore, JobStoreError, PageRequest};
 use crate::model::{Job, JobError, JobStatus, NewJob};
+use crate::now_ms;
 
 pub struct SqliteJobStore {
     pool: SqlitePool,
@@ -35,10 +36,6 @@ fn now() -> String {
 /// The end of a lease taken now, in unix milliseconds.
 fn lease_end(lease: Duration) -> i64 {
     now_ms() + lease.as_millis() as i64
-}
-
-fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// A claim as an SQL parameter: NULL when the writer holds none.

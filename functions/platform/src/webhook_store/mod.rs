@@ -111,7 +111,9 @@ pub trait WebhookStore: Send + Sync {
     /// Every user who has a webhook.
     async fn owners(&self) -> Result<Vec<String>, WebhookStoreError>;
     /// The owner's webhooks that asked for `event_type`.
-    async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError>;
+    async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError> {
+        Ok(self.list_for_owner(owner_id).await?.into_iter().filter(|w| w.events.iter().any(|e| e == event_type)).collect())
+    }
     /// Stores a delivery, due now. `false`: one with this id exists (a repeated event).
     async fn enqueue(&self, delivery: &NewDelivery) -> Result<bool, WebhookStoreError>;
     /// Up to `limit` pending deliveries that are due, each held for `lease` (another caller
@@ -121,9 +123,4 @@ pub trait WebhookStore: Send + Sync {
     async fn record(&self, id: &str, attempt: &Attempt, outcome: Outcome) -> Result<(), WebhookStoreError>;
     /// The webhook's latest deliveries, newest first.
     async fn deliveries(&self, webhook_id: &str, limit: usize) -> Result<Vec<Delivery>, WebhookStoreError>;
-}
-
-/// Now, in unix milliseconds.
-pub fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }

@@ -16,8 +16,9 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Attempt, Delivery, DeliveryState, NewDelivery, Outcome, Webhook, WebhookStore, WebhookStoreError, now_ms};
+use super::{Attempt, Delivery, DeliveryState, NewDelivery, Outcome, Webhook, WebhookStore, WebhookStoreError};
 use crate::mongo::{ensure_indexes, is_duplicate_key};
+use crate::now_ms;
 
 pub struct MongoWebhookStore {
     webhooks: Collection<WebhookDoc>,
@@ -53,7 +54,7 @@ fn unavailable(e: impl Into<anyhow::Error>) -> WebhookStoreError {
 }
 
 fn to_time(t: DateTime) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.timestamp_millis()) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    crate::mongo::to_time(t).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn from_time(t: OffsetDateTime) -> DateTime {
@@ -131,10 +132,6 @@ impl WebhookStore for MongoWebhookStore {
         let mut owners: Vec<String> = values.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
         owners.sort();
         Ok(owners)
-    }
-
-    async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError> {
-        Ok(self.list_for_owner(owner_id).await?.into_iter().filter(|w| w.events.iter().any(|e| e == event_type)).collect())
     }
 
     async fn enqueue(&self, delivery: &NewDelivery) -> Result<bool, WebhookStoreError> {

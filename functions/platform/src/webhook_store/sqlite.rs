@@ -8,7 +8,8 @@ use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Attempt, Delivery, DeliveryState, NewDelivery, Outcome, Webhook, WebhookStore, WebhookStoreError, now_ms};
+use super::{Attempt, Delivery, DeliveryState, NewDelivery, Outcome, Webhook, WebhookStore, WebhookStoreError};
+use crate::now_ms;
 
 pub struct SqliteWebhookStore {
     pool: SqlitePool,
@@ -102,10 +103,6 @@ impl WebhookStore for SqliteWebhookStore {
         let rows =
             sqlx::query("SELECT DISTINCT owner_id FROM webhooks ORDER BY owner_id").fetch_all(&self.pool).await.map_err(unavailable)?;
         Ok(rows.iter().map(|row| row.get("owner_id")).collect())
-    }
-
-    async fn subscribed(&self, owner_id: &str, event_type: &str) -> Result<Vec<Webhook>, WebhookStoreError> {
-        Ok(self.list_for_owner(owner_id).await?.into_iter().filter(|w| w.events.iter().any(|e| e == event_type)).collect())
     }
 
     async fn enqueue(&self, delivery: &NewDelivery) -> Result<bool, WebhookStoreError> {

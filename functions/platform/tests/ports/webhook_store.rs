@@ -1,9 +1,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use platform::now_ms;
 use platform::webhook_store::mongodb::MongoWebhookStore;
 use platform::webhook_store::sqlite::SqliteWebhookStore;
-use platform::webhook_store::{Attempt, DeliveryState, NewDelivery, Outcome, Webhook, WebhookStore, now_ms};
+use platform::webhook_store::{Attempt, DeliveryState, NewDelivery, Outcome, Webhook, WebhookStore};
 use time::OffsetDateTime;
 
 const LEASE: Duration = Duration::from_secs(60);
