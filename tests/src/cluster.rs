@@ -437,6 +437,18 @@ impl Cluster {
             .map_or(0, |value| value.trim().parse::<f64>().unwrap_or(0.0) as u64)
     }
 
+    /// Waits for the counter `name` of `proc` to reach `want`, then asserts it is exactly that.
+    /// A function counts what it did just after the write a test sees (a job's `succeeded`),
+    /// so the counter can lag that by a moment.
+    pub async fn assert_metric_reaches(&self, proc: &Proc, name: &str, want: u64) {
+        let seen = crate::eventually(&format!("{name} to reach {want}"), std::time::Duration::from_secs(30), || async {
+            let seen = self.metric(proc, name).await;
+            (seen >= want).then_some(seen)
+        })
+        .await;
+        assert_eq!(seen, want, "{name}");
+    }
+
     /// Stops the processes and drops the cluster's databases, exchange and queues.
     pub async fn stop(mut self) {
         for proc in [&mut self.broker, &mut self.auth, &mut self.upload, &mut self.convert, &mut self.download, &mut self.notify] {

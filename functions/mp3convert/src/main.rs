@@ -130,8 +130,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(config.addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
     let mode = if config.mode == Mode::Dev { "dev mode" } else { "production mode" };
+    let shutdown = platform::http::shutdown_signal();
     println!("mp3convert ready on http://{addr} ({mode}, {} workers, data in {})", config.workers, config.data_dir.display());
-    platform.serve(listener, platform::http::shutdown_signal()).await
+    platform.serve(listener, shutdown).await
 }
 
 fn convert(input: &std::path::Path, output: &std::path::Path, preset: &str) -> ExitCode {

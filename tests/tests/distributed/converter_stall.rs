@@ -70,7 +70,7 @@ async fn a_converter_stalled_past_its_lease_changes_nothing_when_it_wakes() {
     })
     .await;
     assert_eq!(cluster.metric(stalled, "mp3convert_jobs_succeeded_total").await, 0, "the stalled converter recorded a success");
-    assert_eq!(cluster.metric(&replica, "mp3convert_jobs_succeeded_total").await, 1);
+    cluster.assert_metric_reaches(&replica, "mp3convert_jobs_succeeded_total", 1).await;
 
     let mp3s = cluster.mongo.collection::<mongodb::bson::Document>("mp3s.files");
     let files: Vec<String> = {

@@ -51,7 +51,8 @@ async fn fifty_concurrent_uploads_each_convert_once() {
     let jobs = USERS * UPLOADS_PER_USER;
     assert_eq!(mp3_ids.len(), jobs);
     assert_eq!(cluster.gridfs_files("mp3s").await, jobs as u64, "an MP3 stored that no job names");
-    assert_eq!(cluster.metric(&cluster.convert, "mp3convert_jobs_succeeded_total").await, jobs as u64, "a job converted twice");
+    // More would be a job converted twice.
+    cluster.assert_metric_reaches(&cluster.convert, "mp3convert_jobs_succeeded_total", jobs as u64).await;
     assert_eq!(cluster.metric(&cluster.convert, "mp3convert_jobs_superseded_total").await, 0);
     let out = dir.path().join("clip.mp3");
     let (owner, mp3_id) = last.unwrap();

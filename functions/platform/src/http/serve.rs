@@ -163,27 +163,34 @@ impl Edge {
     }
 }
 
-/// Completes on SIGTERM (Knative, Kubernetes, systemd) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGTERM (Knative, Kubernetes, systemd) or Ctrl-C. The handlers are installed
+/// when this is called, not when the future is first polled: call it before saying "ready",
+/// so that a signal right after (an orchestrator's, a test's) is a shutdown and never the
+/// default action, which kills the process mid-write.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        [signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok()]
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let [terminate, interrupt] = signals.map(|s| async move {
+                match s {
+                    Some(mut s) => s.recv().await.unwrap_or_default(),
+                    None => std::future::pending().await,
+                }
+            });
+            tokio::select! {
+                () = terminate => {},
+                () = interrupt => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received: draining");
     }
-    tracing::info!("shutdown signal received: draining");
 }
 
 #[cfg(test)]
@@ -208,6 +215,16 @@ mod tests {
             serve(listener, router, &limits, shutdown, stopping).await
         });
         (url, trigger, served)
+    }
+
+    /// Without the handler in place at the call, this SIGTERM would kill the test binary.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_sigterm_before_the_first_poll_is_a_shutdown() {
+        let shutdown = shutdown_signal();
+        let sent = std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(std::time::Duration::from_secs(10), shutdown).await.expect("the signal ends the future");
     }
 
     #[tokio::test]

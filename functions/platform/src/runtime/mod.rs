@@ -102,10 +102,11 @@ where
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let shutdown = crate::http::shutdown_signal();
     tracing::info!(function = name, addr = %local, "ready");
     // One plain line on stdout for scripts and tests that start the function on port 0.
     println!("{name} listening on http://{local}");
-    crate::http::serve(listener, router, &limits, crate::http::shutdown_signal(), stopping).await.context("serving HTTP")?;
+    crate::http::serve(listener, router, &limits, shutdown, stopping).await.context("serving HTTP")?;
     tracing::info!(function = name, "drained, exiting");
     Ok(())
 }
