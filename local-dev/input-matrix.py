@@ -98,9 +98,11 @@ KINDS = [
     ("asf-wmav2", "wmv", "stereo", 44100, WMV2, ["-c:a", "wmav2"], None),
     ("asf-wmav2-48k", "wma", "stereo", 48000, NONE, ["-c:a", "wmav2", "-b:a", "192k"], None),
     ("asf-wmav2-mono-22k", "wma", "mono", 22050, NONE, ["-c:a", "wmav2", "-b:a", "32k"], None),
-    ("asf-wmav2-32kbps", "wma", "stereo", 44100, NONE, ["-c:a", "wmav2", "-b:a", "32k"], "unsupported_codec"),
-    ("asf-wmav2-32k", "wma", "stereo", 32000, NONE, ["-c:a", "wmav2"], "unsupported_codec"),
-    ("asf-wmav1", "wma", "stereo", 44100, NONE, ["-c:a", "wmav1"], "unsupported_codec"),
+    ("asf-wmav2-32kbps", "wma", "stereo", 44100, NONE, ["-c:a", "wmav2", "-b:a", "32k"], None),
+    ("asf-wmav2-32k", "wma", "stereo", 32000, NONE, ["-c:a", "wmav2"], None),
+    ("asf-wmav2-mono-16k", "wma", "mono", 16000, NONE, ["-c:a", "wmav2", "-b:a", "24k"], None),
+    ("asf-wmav1", "wma", "stereo", 44100, NONE, ["-c:a", "wmav1"], None),
+    ("asf-wmav1-wmv", "wmv", "stereo", 32000, WMV2, ["-c:a", "wmav1", "-b:a", "64k"], None),
     ("asf-mp3", "asf", "stereo", 44100, WMV2, ["-c:a", "libmp3lame"], None),
     ("asf-pcm", "asf", "stereo", 44100, WMV2, ["-c:a", "pcm_s16le"], None),
     ("ogg-vorbis", "ogg", "stereo", 44100, NONE, ["-c:a", "libvorbis"], None),
@@ -166,7 +168,7 @@ def correlation(a, b):
 
 def best_correlation(a, b, max_lag=2):
     """The correlation at the best offset of at most max_lag windows either way: decoders differ
-    in the lead-in they drop (ffmpeg's WMA decoder starts a frame, up to 64 ms, early)."""
+    in the lead-in they drop (ffmpeg's WMA decoder drops the source's first frame, up to 64 ms)."""
     return max(correlation(a[lag:], b) if lag >= 0 else correlation(a, b[-lag:]) for lag in range(-max_lag, max_lag + 1))
 
 

@@ -141,6 +141,46 @@ pub fn frames(data: &[u8]) {
     }
 }
 
+/// The WMA decoder on its own: the first byte picks the stream's format — bits 0–2 the rate
+/// (8 to 50 kHz), 3 stereo, 4 WMA v1, 5 the bit reservoir, 6 and 7 the block sizes, which
+/// ffmpeg-made seeds never vary — the second its bit rate (kbps − 1); the rest is packets of
+/// the size ffmpeg's encoder gives that format (`local-dev/fuzz-seeds.sh` seeds it so).
+pub fn wma(data: &[u8]) {
+    use crate::decode::PacketDecoder;
+    use symphonia::core::packet::Packet;
+    use symphonia::core::units::{Duration, Timestamp};
+
+    let [pick, kbps, packets @ ..] = data else { return };
+    let rate = [8_000u32, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000, 50_000][usize::from(pick & 7)];
+    let channels = 1 + u16::from(pick >> 3 & 1);
+    let v1 = pick & 16 != 0;
+    let flags2 = 1 | u16::from(pick >> 5 & 1) << 1 | u16::from(pick >> 6 & 1) << 2 | u16::from(pick >> 7) << 3;
+    let bit_rate = (u32::from(*kbps) + 1) * 1000;
+    let frame_len = 1 << crate::decode::wma::frame_len_bits(if v1 { 1 } else { 2 }, rate);
+    let block_align = (bit_rate * frame_len / (8 * rate)).max(1) as u16;
+    let mut format = Vec::new();
+    format.extend(if v1 { 0x0160u16 } else { 0x0161 }.to_le_bytes());
+    format.extend(channels.to_le_bytes());
+    format.extend(rate.to_le_bytes());
+    format.extend((bit_rate / 8).to_le_bytes());
+    format.extend(block_align.to_le_bytes());
+    format.extend([16, 0]);
+    if v1 {
+        format.extend([4, 0, 0, 0]);
+    } else {
+        format.extend([6, 0, 0, 0, 0, 0]);
+    }
+    format.extend(flags2.to_le_bytes());
+    let Ok(mut decoder) = crate::decode::wma::WmaDecoder::new(Some(&format)) else { return };
+    let mut planes = Vec::new();
+    for chunk in packets.chunks(usize::from(block_align)) {
+        if decoder.decode(&Packet::new(0, Timestamp::new(0), Duration::new(0), chunk.to_vec()), &mut planes).is_err() {
+            decoder.reset();
+        }
+    }
+    let _ = decoder.drain(&mut planes);
+}
+
 /// The whole conversion, as `media::convert` runs it.
 pub fn convert(data: &[u8]) {
     let source = Box::new(Cursor::new(data.to_vec()));

@@ -18,7 +18,7 @@ pub mod choose;
 mod dts;
 mod layout;
 mod opus;
-mod wma;
+pub(crate) mod wma;
 
 pub use opus::opus_pre_skip;
 

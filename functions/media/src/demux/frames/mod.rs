@@ -18,7 +18,7 @@ use symphonia::core::codecs::audio::AudioCodecId;
 
 pub mod ac3;
 pub mod adts;
-mod bits;
+pub(crate) mod bits;
 pub mod dts;
 pub mod latm;
 pub mod mpeg;
