@@ -46,8 +46,9 @@ pub fn run(
     }
 
     // A container cut short runs to the end of the file; metadata too big to hold is hidden.
-    let (source, cut_container) = crate::demux::present::present(source, mp4_info.as_ref())?;
-    let mss = MediaSourceStream::new(source, Default::default());
+    let presented = crate::demux::present::present(source, mp4_info.as_ref())?;
+    let (cut_container, acm) = (presented.cut, presented.acm);
+    let mss = MediaSourceStream::new(presented.source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = options.extension.as_deref() {
         hint.with_extension(ext);
@@ -61,7 +62,7 @@ pub fn run(
         Err(_) => return Err(unreadable(&head, "not a readable media file".into())),
     };
 
-    let track = choose_track(format.tracks(), mp4_info.as_ref())?;
+    let track = choose_track(&crate::demux::mkv::with_acm_tracks(format.tracks(), &acm), mp4_info.as_ref())?;
     let track_id = track.id;
     let params = track.codec_params.as_ref().and_then(|p| p.audio());
     // Before any decoder sizes its buffers by what the container declares. A rate of 0 is

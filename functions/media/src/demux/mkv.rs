@@ -1,10 +1,17 @@
 //! A walk over a Matroska/WebM file's top level for what symphonia's demuxer mishandles: a
-//! Segment that claims more bytes than the file has (a cut download), and Attachments (fonts,
-//! covers) that it would read whole into memory; see [`plan`].
+//! Segment that claims more bytes than the file has (a cut download), Attachments (fonts,
+//! covers) that it would read whole into memory, and audio tracks in Microsoft's ACM form
+//! (`A_MS/ACM`: a WAVEFORMATEX as the codec's private data, as WMA comes), which it drops;
+//! see [`plan`].
 
 #![deny(clippy::arithmetic_side_effects)]
 
 use std::io::{self, Read, Seek, SeekFrom};
+
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::formats::Track;
+
+use crate::demux::{bytes, codec_ids, wave_format};
 
 const EBML: u32 = 0x1a45_dfa3;
 const SEGMENT: u32 = 0x1853_8067;
@@ -14,6 +21,15 @@ const SEEK_ID: u32 = 0x53ab;
 const SEEK_POSITION: u32 = 0x53ac;
 const ATTACHMENTS: u32 = 0x1941_a469;
 const CLUSTER: u32 = 0x1f43_b675;
+const TRACKS: u32 = 0x1654_ae6b;
+const TRACK_ENTRY: u32 = 0xae;
+const TRACK_NUMBER: u32 = 0xd7;
+const CODEC_ID: u32 = 0x86;
+const CODEC_PRIVATE: u32 = 0x63a2;
+/// The codec ID of a track whose format is a WAVEFORMATEX in its private data.
+const ACM: &[u8] = b"A_MS/ACM";
+/// The most of an ACM track's private data kept (a WAVEFORMATEX and its codec's extra bytes).
+const MAX_ACM_FORMAT: u64 = 4096;
 /// An ID no Matroska schema knows (same length as Attachments'): the demuxer skips it.
 const HIDDEN: [u8; 4] = [0x19, 0x41, 0xa4, 0x00];
 /// Top-level elements walked before the first Cluster.
@@ -26,6 +42,8 @@ pub struct Plan {
     pub patches: Vec<(u64, Vec<u8>)>,
     /// The Segment was cut short (its size was rewritten to "unknown").
     pub cut: bool,
+    /// ACM audio tracks: (track number, WAVEFORMATEX).
+    pub acm: Vec<(u64, Vec<u8>)>,
 }
 
 /// Reads an EBML variable-length integer: (value, length in bytes, all value bits set).
@@ -80,8 +98,8 @@ fn read_uint(r: &mut impl Read, size: u64) -> io::Result<u64> {
 }
 
 /// For a Matroska/WebM file: the patches that present a cut Segment as "unknown size" and hide
-/// Attachments larger than `max_attachments` bytes. `None` if the file is not Matroska.
-/// Leaves the position at 0.
+/// Attachments larger than `max_attachments` bytes, and its ACM audio tracks. `None` if the
+/// file is not Matroska or needs none of this. Leaves the position at 0.
 pub fn plan<R: Read + Seek>(r: &mut R, max_attachments: u64) -> io::Result<Option<Plan>> {
     let len = r.seek(SeekFrom::End(0))?;
     r.seek(SeekFrom::Start(0))?;
@@ -124,6 +142,7 @@ fn walk<R: Read + Seek>(r: &mut R, len: u64, max_attachments: u64) -> io::Result
         match id {
             CLUSTER => break,
             ATTACHMENTS if !unknown => attachments.push((pos, size)),
+            TRACKS if !unknown => plan.acm = acm_tracks(r, data.saturating_add(size))?,
             SEEK_HEAD if !unknown => {
                 for target in seek_targets(r, data.saturating_add(size))? {
                     let at = body.saturating_add(target);
@@ -145,7 +164,46 @@ fn walk<R: Read + Seek>(r: &mut R, len: u64, max_attachments: u64) -> io::Result
     for (at, _) in attachments.into_iter().filter(|(_, size)| *size > max_attachments) {
         plan.patches.push((at, HIDDEN.to_vec()));
     }
-    Ok(if plan.patches.is_empty() { None } else { Some(plan) })
+    Ok(if plan.patches.is_empty() && plan.acm.is_empty() { None } else { Some(plan) })
+}
+
+/// The ACM audio tracks among the TrackEntry elements up to `end`.
+fn acm_tracks<R: Read + Seek>(r: &mut R, end: u64) -> io::Result<Vec<(u64, Vec<u8>)>> {
+    let mut tracks = Vec::new();
+    for _ in 0..MAX_ELEMENTS {
+        if r.stream_position()? >= end {
+            break;
+        }
+        let (id, (size, _, _)) = (read_id(r)?, read_vint(r)?);
+        let entry_end = r.stream_position()?.saturating_add(size);
+        if id == TRACK_ENTRY {
+            let (mut number, mut acm, mut format) = (None, false, None);
+            while r.stream_position()? < entry_end {
+                let (id, (size, _, _)) = (read_id(r)?, read_vint(r)?);
+                match id {
+                    TRACK_NUMBER => number = Some(read_uint(r, size)?),
+                    CODEC_ID if size == ACM.len() as u64 => {
+                        let mut codec = [0u8; ACM.len()];
+                        r.read_exact(&mut codec)?;
+                        acm = codec == ACM;
+                    }
+                    CODEC_PRIVATE if size <= MAX_ACM_FORMAT => {
+                        let mut bytes = vec![0; size as usize];
+                        r.read_exact(&mut bytes)?;
+                        format = Some(bytes);
+                    }
+                    _ => {
+                        r.seek(SeekFrom::Current(i64::try_from(size).unwrap_or(i64::MAX)))?;
+                    }
+                }
+            }
+            if let (Some(number), true, Some(format)) = (number, acm, format) {
+                tracks.push((number, format));
+            }
+        }
+        r.seek(SeekFrom::Start(entry_end))?;
+    }
+    Ok(tracks)
 }
 
 /// The Segment-relative positions a SeekHead gives for Attachments.
@@ -180,6 +238,22 @@ fn seek_targets<R: Read + Seek>(r: &mut R, end: u64) -> io::Result<Vec<u64>> {
         r.seek(SeekFrom::Start(seek_end))?;
     }
     Ok(targets)
+}
+
+/// `tracks` with their ACM formats (from [`plan`]) as codec parameters where symphonia gave none.
+pub fn with_acm_tracks(tracks: &[Track], acm: &[(u64, Vec<u8>)]) -> Vec<Track> {
+    let mut tracks = tracks.to_vec();
+    for track in tracks.iter_mut().filter(|t| t.codec_params.is_none()) {
+        let Some(format) = acm.iter().find(|(n, _)| *n == u64::from(track.id)).map(|(_, f)| f) else { continue };
+        let Some((mut params, _)) = wave_format::parse(format) else { continue };
+        // symphonia's ADPCM decoder counts a packet's blocks from its duration in frames,
+        // which a Matroska block does not give: the codec is named, not decoded to nothing.
+        if let Some(tag @ (0x0002 | 0x0011)) = bytes::le16(format, 0) {
+            params.for_codec(codec_ids::wave_format(tag));
+        }
+        track.with_codec_params(CodecParameters::Audio(params));
+    }
+    tracks
 }
 
 #[cfg(test)]

@@ -18,10 +18,18 @@ use crate::demux::mp4::Mp4Info;
 /// Metadata blocks larger than this are hidden from the demuxer.
 pub const MAX_METADATA: u64 = 4 << 20;
 
-/// The source as the demuxer should see it, and whether its container was cut short.
-pub fn present(mut source: Box<dyn MediaSource>, mp4: Option<&Mp4Info>) -> io::Result<(Box<dyn MediaSource>, bool)> {
+/// The source as the demuxer should see it.
+pub struct Presented {
+    pub source: Box<dyn MediaSource>,
+    /// The container was cut short.
+    pub cut: bool,
+    /// Matroska's ACM audio tracks, which symphonia drops (see `mkv`): (number, WAVEFORMATEX).
+    pub acm: Vec<(u64, Vec<u8>)>,
+}
+
+pub fn present(mut source: Box<dyn MediaSource>, mp4: Option<&Mp4Info>) -> io::Result<Presented> {
     if !source.is_seekable() {
-        return Ok((source, false));
+        return Ok(Presented { source, cut: false, acm: Vec::new() });
     }
     if let Some(info) = mp4 {
         let mut patches: Vec<(u64, Vec<u8>)> = info.oversized.iter().map(|at| (*at, b"free".to_vec())).collect();
@@ -34,25 +42,25 @@ pub fn present(mut source: Box<dyn MediaSource>, mp4: Option<&Mp4Info>) -> io::R
             }
             _ => false,
         };
-        return Ok((Box::new(Patched::new(source, 0, patches)), cut));
+        return Ok(Presented { source: Box::new(Patched::new(source, 0, patches)), cut, acm: Vec::new() });
     }
     let base = id3v2_to_skip(&mut source)?;
     let mut patches = flac_pictures(&mut source, base)?;
-    let mut cut = false;
+    let (mut cut, mut acm) = (false, Vec::new());
     if base == 0
         && let Some(plan) = mkv::plan(&mut source, MAX_METADATA)?
     {
         patches.extend(plan.patches);
-        cut = plan.cut;
+        (cut, acm) = (plan.cut, plan.acm);
     }
     source.seek(SeekFrom::Start(0))?;
     if base == 0 && patches.is_empty() {
-        return Ok((source, false));
+        return Ok(Presented { source, cut: false, acm });
     }
     let patched = Patched::new(source, base, patches);
     // A cut Matroska file is read straight on instead of jumping to index elements (Cues)
     // that lie beyond the cut.
-    Ok((Box::new(if cut { patched.forward_only() } else { patched }), cut))
+    Ok(Presented { source: Box::new(if cut { patched.forward_only() } else { patched }), cut, acm })
 }
 
 /// Whether the box at `at` uses a 64-bit size (size field 1).

@@ -2,7 +2,9 @@
 
 use media::Preset;
 
-use crate::support::{Dir, args, assert_same_duration, assert_same_level, assert_sounds_like_source, lame_tag_kind, sine, sound, video};
+use crate::support::{
+    Dir, args, assert_same_duration, assert_same_level, assert_sounds_like_source, decoded_samples, lame_tag_kind, sine, sound, video,
+};
 
 /// Makes `name` with ffmpeg from a test sound of `expect_channels` channels (and optionally a
 /// video), converts at V2, checks the length and that it sounds like the source.
@@ -164,6 +166,31 @@ fn mov_with_float_pcm() {
 #[test]
 fn mp2_elementary_stream() {
     converts("in.mp2", 48000, false, &["-c:a", "mp2", "-ac", "2"], "mp2", 2);
+}
+
+/// Codecs without a Matroska ID of their own come as `A_MS/ACM`, a WAVEFORMATEX in the track's
+/// private data (which symphonia's demuxer drops: `demux::mkv` reads it). ffprobe's duration of
+/// the file is its video's, so the length is checked against the 2.5 s the source was made with.
+#[test]
+fn mkv_video_with_wma_v2_in_acm_form() {
+    let dir = Dir::new();
+    let src = dir.ffmpeg("in.mkv", &args(&[sound(44100, 2.5, "stereo", 2), video(2.5)], &["-c:v", "mpeg4", "-c:a", "wmav2", "-shortest"]));
+    let (mp3, report) = dir.convert(&src, Preset::default());
+    assert_eq!((report.source_codec.as_str(), report.channels, report.truncated), ("wma", 2, false));
+    let samples = decoded_samples(&mp3) as i64;
+    assert!((samples - 110_250).abs() <= 1152, "MP3 has {samples} samples, the source 110250");
+    assert_sounds_like_source(&src, &mp3, &report);
+}
+
+#[test]
+fn mka_with_ima_adpcm_in_acm_form_is_named() {
+    let dir = Dir::new();
+    let src = dir.ffmpeg("in.mka", &args(&[sound(22050, 1.0, "stereo", 2)], &["-c:a", "adpcm_ima_wav"]));
+    let out = dir.path("out.mp3");
+    match media::convert_file(&src, &out, &media::Options::for_path(&src, Preset::default()), None) {
+        Err(media::MediaError::UnsupportedCodec { codec }) => assert_eq!(codec, "wave format 0x0011"),
+        other => panic!("expected unsupported_codec, got {other:?}"),
+    }
 }
 
 #[test]
