@@ -5,7 +5,7 @@
 # make theirs (functions/media/tests/engine/formats.rs), and cut-short copies of some.
 
 # Bump when the list changes: the seeds are made again (corpora already seeded are kept).
-seeds_version=6
+seeds_version=7
 
 # name|ffmpeg output options (the input is a sine; names with "video" also get a small video).
 seed_specs=(
@@ -66,6 +66,8 @@ seed_specs=(
     "wma-wmav2-mono-22k.wma|-c:a wmav2 -ac 1 -ar 22050 -b:a 32k -t 0.5"
     "wma-wmav2-noise.wma|-c:a wmav2 -ar 44100 -b:a 32k -t 0.5"
     "wma-wmav1.wma|-c:a wmav1 -b:a 32k"
+    "wma-wmav2-32k-stereo.wma|-c:a wmav2 -ac 2 -ar 32000 -b:a 64k -t 0.5"
+    "mkv-wmav2.mkv|-c:a wmav2 -b:a 32k -t 0.5"
     "asf-mp3.asf|-c:a libmp3lame -b:a 32k"
     "mov-pcm-5.1.mov|-ac 6 -c:a pcm_s16le -ar 8000 -t 0.5"
     "mov-lpcm-96k.mov|-c:a pcm_s16le -ar 96000 -t 0.1"
@@ -126,7 +128,33 @@ seed_corpus() {
         mpegts) pattern='.*\.\(ts\|m2ts\)' ;;
         mpegps) pattern='.*\.\(mpg\|vob\)' ;;
         frames) pattern='.*\.\(aac\|latm\|ac3\|eac3\|dts\|mp3\)' ;;
+        wma)
+            wma_seeds "$dir" "$corpus"
+            return
+            ;;
         *) pattern='.*' ;;
     esac
     find "$dir" -maxdepth 1 -type f -regex "$pattern" ! -name '.*' -exec cp -t "$corpus" {} +
+}
+
+# Seeds for the wma target (media::fuzzing::wma): each WMA seed's packets after the two bytes
+# that pick its format, and again with the bit reservoir and variable block sizes switched on.
+wma_seeds() {
+    local dir="$1" corpus="$2" f key value codec rate channels bit_rate pick rates=(8000 11025 16000 22050 32000 44100 48000 50000) i
+    for f in "$dir"/*.wma "$dir"/*.wmv "$dir"/mkv-wmav2.mkv; do
+        [ -f "$f" ] || continue
+        codec='' rate='' channels='' bit_rate=''
+        while IFS='=' read -r key value; do
+            case "$key" in codec_name) codec="$value" ;; sample_rate) rate="$value" ;; channels) channels="$value" ;; bit_rate) bit_rate="$value" ;; esac
+        done < <(ffprobe -v error -select_streams a:0 -show_entries stream=codec_name,sample_rate,channels,bit_rate -of default=nw=1 "$f")
+        [[ "$codec" == wmav[12] && "$bit_rate" =~ ^[0-9]+$ ]] || continue
+        pick=0
+        for i in "${!rates[@]}"; do [ "${rates[$i]}" = "$rate" ] && pick=$i; done
+        [ "$channels" = 2 ] && pick=$((pick | 8))
+        [ "$codec" = wmav1 ] && pick=$((pick | 16))
+        for extra in 0 96; do
+            { printf "\\$(printf '%03o' $((pick | extra)))\\$(printf '%03o' $((bit_rate / 1000 - 1)))"
+                ffmpeg -v error -nostdin -i "$f" -map 0:a -c copy -f data -; } >"$corpus/$(basename "$f").$extra.bin"
+        done
+    done
 }

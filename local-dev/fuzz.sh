@@ -5,10 +5,10 @@
 #   ./local-dev/fuzz.sh [MINUTES_PER_TARGET] [TARGET...]
 #
 #   MINUTES_PER_TARGET  how long each target runs (default 5)
-#   TARGET              mp4_scan, mov_pcm, avi, flv, asf, cut, mpegts, mpegps, frames, convert
+#   TARGET              mp4_scan, mov_pcm, avi, flv, asf, cut, mpegts, mpegps, frames, wma, convert
 #                       (default: all, one after another)
 #
-#   ./local-dev/fuzz.sh               # 5 minutes for each of the ten targets
+#   ./local-dev/fuzz.sh               # 5 minutes for each of the eleven targets
 #   ./local-dev/fuzz.sh 30 convert    # half an hour of the whole pipeline
 #
 # What it does:
@@ -37,7 +37,7 @@ fuzz_dir="$root/functions/media/fuzz"
 cache="$root/.cache/fuzz"
 seeds="$cache/seeds"
 regressions="$root/functions/media/tests/fuzz-regressions"
-all_targets=(mp4_scan mov_pcm avi flv asf cut mpegts mpegps frames convert)
+all_targets=(mp4_scan mov_pcm avi flv asf cut mpegts mpegps frames wma convert)
 
 minutes="${1:-5}"
 [ $# -gt 0 ] && shift
@@ -52,7 +52,7 @@ done
 # quarantine: 38–60 MiB over the demuxers' corpora, 126–141 MiB for the whole pipeline; see
 # functions/media/fuzz/README.md), plus the 64 MiB a conversion may use. FUZZ_RSS_LIMIT_MB
 # sets one value for all.
-declare -A rss_limit=([mp4_scan]=128 [mov_pcm]=128 [avi]=128 [flv]=128 [asf]=128 [cut]=128 [mpegts]=128 [mpegps]=128 [frames]=128 [convert]=192)
+declare -A rss_limit=([mp4_scan]=128 [mov_pcm]=128 [avi]=128 [flv]=128 [asf]=128 [cut]=128 [mpegts]=128 [mpegps]=128 [frames]=128 [wma]=128 [convert]=192)
 if [ -n "${FUZZ_RSS_LIMIT_MB:-}" ]; then
     for t in "${all_targets[@]}"; do rss_limit[$t]="$FUZZ_RSS_LIMIT_MB"; done
 fi
