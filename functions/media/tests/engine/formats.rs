@@ -26,6 +26,19 @@ pub fn converts(name: &str, rate: u32, with_video: bool, codec_args: &[&str], ex
     assert_eq!(lame_tag_kind(&mp3), "Xing");
 }
 
+/// As [`converts`], for 2.5 s of stereo at 44.1 kHz beside a video, in a container whose
+/// duration ffprobe takes from the video (WMV, Matroska): the length is checked against the
+/// 2.5 s the sound was made with.
+pub fn converts_beside_video(name: &str, codec_args: &[&str], expect_codec: &str) {
+    let dir = Dir::new();
+    let src = dir.ffmpeg(name, &args(&[sound(44100, 2.5, "stereo", 2), video(2.5)], codec_args));
+    let (mp3, report) = dir.convert(&src, Preset::default());
+    assert_eq!((report.source_codec.as_str(), report.channels, report.truncated), (expect_codec, 2, false));
+    let samples = decoded_samples(&mp3) as i64;
+    assert!((samples - 110_250).abs() <= 1152, "MP3 has {samples} samples, the source 110250");
+    assert_sounds_like_source(&src, &mp3, &report);
+}
+
 #[test]
 fn mp4_video_with_stereo_aac() {
     converts("in.mp4", 44100, true, &["-c:v", "libx264", "-c:a", "aac", "-ac", "2", "-shortest"], "aac", 2);
@@ -169,17 +182,10 @@ fn mp2_elementary_stream() {
 }
 
 /// Codecs without a Matroska ID of their own come as `A_MS/ACM`, a WAVEFORMATEX in the track's
-/// private data (which symphonia's demuxer drops: `demux::mkv` reads it). ffprobe's duration of
-/// the file is its video's, so the length is checked against the 2.5 s the source was made with.
+/// private data (which symphonia's demuxer drops: `demux::mkv` reads it).
 #[test]
 fn mkv_video_with_wma_v2_in_acm_form() {
-    let dir = Dir::new();
-    let src = dir.ffmpeg("in.mkv", &args(&[sound(44100, 2.5, "stereo", 2), video(2.5)], &["-c:v", "mpeg4", "-c:a", "wmav2", "-shortest"]));
-    let (mp3, report) = dir.convert(&src, Preset::default());
-    assert_eq!((report.source_codec.as_str(), report.channels, report.truncated), ("wma", 2, false));
-    let samples = decoded_samples(&mp3) as i64;
-    assert!((samples - 110_250).abs() <= 1152, "MP3 has {samples} samples, the source 110250");
-    assert_sounds_like_source(&src, &mp3, &report);
+    converts_beside_video("in.mkv", &["-c:v", "mpeg4", "-c:a", "wmav2", "-shortest"], "wma");
 }
 
 #[test]
