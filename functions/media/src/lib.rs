@@ -19,7 +19,7 @@ mod decode;
 mod demux;
 mod encode;
 pub use encode::default_threads as default_encode_threads;
-pub use encode::parallel::{OVERLAP_FRAMES as PARALLEL_OVERLAP_FRAMES, SEGMENT_FRAMES as PARALLEL_SEGMENT_FRAMES};
+pub use encode::parallel::{NEAR_FRAMES as PARALLEL_NEAR_FRAMES, SEGMENT_FRAMES as PARALLEL_SEGMENT_FRAMES};
 mod error;
 mod feed;
 #[doc(hidden)]

@@ -40,8 +40,13 @@ pub const PREROLL_FRAMES_VBR: usize = 4;
 /// running from the start is in (measured on onsets right after a splice: 1 to 2 dB more
 /// noise there than the serial encode with 4 or 8 frames, 0.1 dB with 32).
 pub const PREROLL_FRAMES_CBR: usize = 32;
-/// Frames a segment's encoder runs past the segment: where the splice is looked for.
-pub const OVERLAP_FRAMES: usize = 6;
+/// Frames a segment's encoder runs past the segment: where the splice is looked for. Where
+/// every one of the first [`NEAR_FRAMES`] follows a frame at the top bitrate that is short of
+/// the later stream's reservoir, no splice there is possible; loud 5.1 films hit that about once
+/// in ten minutes (2 of 12 ten-minute files failed with 6 frames of overlap, none with 16).
+pub const OVERLAP_FRAMES: usize = 16;
+/// The frames after the boundary tried first.
+pub const NEAR_FRAMES: usize = 5;
 /// A worker's stack: LAME's deepest call needs well under 200 KiB; the default 2 MiB would
 /// count against the conversion's memory limit for each thread.
 const WORKER_STACK: usize = 1 << 20;
@@ -322,8 +327,11 @@ impl Splice {
             return Ok(());
         };
         let boundary = (self.next_index - 1) * SEGMENT_FRAMES;
-        let (out, enlarged, b) = splice_candidates(&held, from_frame, &next, boundary)
+        // The first frames after the boundary, then (rarely: where every frame before them is
+        // at the top bitrate and short of reservoir) the rest of the overlap.
+        let (out, enlarged, b) = [boundary..boundary + NEAR_FRAMES, boundary + NEAR_FRAMES..boundary + OVERLAP_FRAMES - 1]
             .into_iter()
+            .flat_map(|frames| splice_candidates(&held, from_frame, &next, frames))
             .find_map(|(a, b)| join(&held, from_byte, from_frame, a, &next, b).map(|(out, enlarged)| (out, enlarged, b)))
             .ok_or_else(|| MediaError::Encoder(format!("the encoders' streams do not join anywhere near frame {boundary}")))?;
         self.splices += 1;
@@ -378,11 +386,11 @@ impl Splice {
 }
 
 /// The frames to splice `earlier` and `later` at, best first, as indices into each one's
-/// frames: in the overlap after `boundary`; first where both chose the same block types just
+/// frames: among the stream frames `frames` (in the overlap); first where both chose the same block types just
 /// before it, and among those first where the earlier one's reservoir takes the later one's
 /// as it is, then the ones short of the fewest bytes ([`join`] makes room, if it can).
-fn splice_candidates(earlier: &Encoded, from_frame: usize, later: &Encoded, boundary: usize) -> Vec<(usize, usize)> {
-    let candidates = (boundary..boundary + OVERLAP_FRAMES - 1).filter_map(|k| {
+fn splice_candidates(earlier: &Encoded, from_frame: usize, later: &Encoded, frames: std::ops::Range<usize>) -> Vec<(usize, usize)> {
+    let candidates = frames.filter_map(|k| {
         let a = k.checked_sub(earlier.first)?;
         let b = k.checked_sub(later.first)?;
         if a <= from_frame || a >= earlier.frames.len() || b == 0 || b >= later.frames.len() {

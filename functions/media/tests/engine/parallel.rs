@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use media::{Options, PARALLEL_OVERLAP_FRAMES, PARALLEL_SEGMENT_FRAMES, Preset, Report};
+use media::{Options, PARALLEL_NEAR_FRAMES, PARALLEL_SEGMENT_FRAMES, Preset, Report};
 
 use crate::support::{Dir, decode_planar, decoded_samples};
 
@@ -127,13 +127,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Window starts, a quarter window apart, covering 50 ms either side of every frame splice `k`
-/// may be at for segment boundary `s` (the decoded sample of frame `k` is `k * frame - 576`).
+/// is first looked for at segment boundary `s` (the decoded sample of frame `k` is
+/// `k * frame - 576`); only where none joins there does it go further into the overlap.
 fn near_splices(rate: u32, len: usize) -> Vec<(usize, usize)> {
     let (frame, window) = (frame_len(rate), rate as usize / 20);
     (1..=SPLICES)
         .flat_map(|s| {
             let first = (s * PARALLEL_SEGMENT_FRAMES * frame).saturating_sub(576 + 2 * window);
-            let last = ((s * PARALLEL_SEGMENT_FRAMES + PARALLEL_OVERLAP_FRAMES) * frame + window).saturating_sub(576);
+            let last = ((s * PARALLEL_SEGMENT_FRAMES + PARALLEL_NEAR_FRAMES + 1) * frame + window).saturating_sub(576);
             (first..last.min(len - window)).step_by(window / 4).map(move |at| (s, at))
         })
         .collect()
