@@ -6,9 +6,10 @@
 //! come from the `oxideav-wma` crate, whose own decoder garbled noise-coded streams, WMA v1
 //! and rates between 22.05 and 44.1 kHz).
 //!
-//! Measured against ffmpeg's decoder (README, "What it reads"): the same samples to within
-//! float rounding (125–135 dB), but for the first frame, which ffmpeg drops and we keep. Exponents coded as line spectral pairs (an old v1 option that ffmpeg's
-//! encoder never writes) are refused, naming that.
+//! Measured against ffmpeg's decoder (README, "Licence"; `tests.rs`): the same samples to
+//! within float rounding (125–135 dB), but for the first frame, which ffmpeg drops and we
+//! keep. Exponents coded as line spectral pairs (an old v1 option that ffmpeg's encoder never
+//! writes) are refused, naming that.
 
 mod frame;
 mod params;
