@@ -55,6 +55,12 @@ fn unsupported(name: &str, codec_args: &[&str], channels: &str) -> String {
     }
 }
 
+/// ADPCM in Matroska's ACM form (`demux::mkv`): symphonia's decoder would count no blocks.
+#[test]
+fn ima_adpcm_in_mka_is_unsupported_and_named() {
+    assert_eq!(unsupported("in.mka", &["-c:a", "adpcm_ima_wav"], "2"), "wave format 0x0011");
+}
+
 #[test]
 fn truehd_in_mkv_is_unsupported_and_named() {
     assert_eq!(unsupported("in.mkv", &["-strict", "-2", "-c:a", "truehd"], "2"), "truehd");

@@ -189,17 +189,6 @@ fn mkv_video_with_wma_v2_in_acm_form() {
 }
 
 #[test]
-fn mka_with_ima_adpcm_in_acm_form_is_named() {
-    let dir = Dir::new();
-    let src = dir.ffmpeg("in.mka", &args(&[sound(22050, 1.0, "stereo", 2)], &["-c:a", "adpcm_ima_wav"]));
-    let out = dir.path("out.mp3");
-    match media::convert_file(&src, &out, &media::Options::for_path(&src, Preset::default()), None) {
-        Err(media::MediaError::UnsupportedCodec { codec }) => assert_eq!(codec, "wave format 0x0011"),
-        other => panic!("expected unsupported_codec, got {other:?}"),
-    }
-}
-
-#[test]
 fn mkv_video_with_mp2() {
     converts("in.mkv", 44100, true, &["-c:v", "mpeg4", "-c:a", "mp2", "-ac", "2", "-shortest"], "mp2", 2);
 }
